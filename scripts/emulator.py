@@ -1,0 +1,41 @@
+"""The embedded AWS emulator: moto's server, with fixes where moto answers unlike AWS.
+
+Started by scripts/emulator.sh (which also waits for health and stops it). Each fix is a
+place where moto's answer differs from AWS's in a way that would make a correct playbook
+look wrong against the emulator; none of them changes what a real account would do.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from moto.ec2 import utils as ec2_utils
+from moto.ec2.models import nat_gateways
+from moto.server import main
+
+
+def apply_fixes() -> None:
+    # DescribeTags: AWS names these resource types "natgateway" and "elastic-ip"; moto says
+    # "nat-gateway" and "vpc-elastic-ip", so a resource-type filter (which amazon.aws uses
+    # to reconcile tags) finds no tags, and every run re-adds them (changed=true forever).
+    ec2_utils.EC2_PREFIX_TO_RESOURCE.update({"nat": "natgateway", "eipalloc": "elastic-ip"})
+
+    # DeleteNatGateway: AWS disassociates the gateway's Elastic IP and removes its network
+    # interface; moto keeps both, so the address can never be released after a teardown.
+    original_delete = nat_gateways.NatGatewayBackend.delete_nat_gateway
+
+    def delete_nat_gateway(self, nat_gateway_id):
+        gateway = self.nat_gateways.get(nat_gateway_id)
+        if gateway is not None and gateway.state != "deleted":
+            for address in gateway.address_set:
+                if address.get("associationId"):
+                    self.disassociate_address(association_id=address["associationId"])
+            self.enis.pop(gateway._eni.id, None)
+        return original_delete(self, nat_gateway_id)
+
+    nat_gateways.NatGatewayBackend.delete_nat_gateway = delete_nat_gateway
+
+
+if __name__ == "__main__":
+    apply_fixes()
+    main(sys.argv[1:])
