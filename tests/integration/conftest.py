@@ -1,0 +1,136 @@
+"""Integration fixtures: the embedded AWS emulator and a runner for our playbooks.
+
+The emulator is started once per session on a free port of 127.0.0.1 (never the demo's
+port, so `make test` and a running `make demo` do not disturb each other).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import boto3
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+REGION = "ap-northeast-1"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class Emulator:
+    url: str
+    port: int
+
+    @property
+    def env(self) -> dict[str, str]:
+        """Environment for a child process (ansible-playbook, boto3) aimed at the emulator."""
+        env = dict(os.environ)
+        for name in ("AWS_PROFILE", "AWS_URL", "EC2_URL"):
+            env.pop(name, None)
+        env.update(
+            AWS_ENDPOINT_URL=self.url,
+            AWS_ACCESS_KEY_ID="testing",
+            AWS_SECRET_ACCESS_KEY="testing",
+            AWS_SESSION_TOKEN="testing",
+            AWS_REGION=REGION,
+            AWS_DEFAULT_REGION=REGION,
+            WEBSTACK_EMULATOR_PORT=str(self.port),
+        )
+        return env
+
+    def client(self, service: str, region: str = REGION):
+        return boto3.client(
+            service,
+            endpoint_url=self.url,
+            region_name=region,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+
+
+@pytest.fixture(scope="session")
+def emulator(tmp_path_factory):
+    port = _free_port()
+    log = tmp_path_factory.mktemp("emulator") / "moto.log"
+    env = dict(os.environ, MOTO_ACM_VALIDATION_WAIT="1")
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, str(ROOT / "scripts" / "emulator.py"), "-H", "127.0.0.1", "-p", str(port)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            urllib.request.urlopen(url + "/moto-api/data.json", timeout=2).read()
+            break
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                pytest.fail(f"emulator did not start on {url}:\n{log.read_text()[-3000:]}")
+            time.sleep(0.3)
+    yield Emulator(url=url, port=port)
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+RECAP = re.compile(
+    r"^(?P<host>\S+)\s+:\s+ok=(?P<ok>\d+)\s+changed=(?P<changed>\d+)\s+unreachable=(?P<unreachable>\d+)"
+    r"\s+failed=(?P<failed>\d+)",
+    re.MULTILINE,
+)
+
+
+@dataclass
+class PlaybookRun:
+    rc: int
+    output: str
+
+    def recap(self, host: str = "localhost") -> dict[str, int]:
+        for match in RECAP.finditer(self.output):
+            if match["host"] == host:
+                return {k: int(v) for k, v in match.groupdict().items() if k != "host"}
+        raise AssertionError(f"no PLAY RECAP line for {host}:\n{self.output[-3000:]}")
+
+    @property
+    def changed(self) -> int:
+        return self.recap()["changed"]
+
+
+def run_playbook(playbook, *args, env=None, extra_vars=None, cwd=ROOT, timeout=900) -> PlaybookRun:
+    """Run ansible-playbook from the checkout (its ansible.cfg) and capture everything."""
+    cmd = [str(Path(sys.executable).parent / "ansible-playbook"), str(playbook), *args]
+    if extra_vars:
+        cmd += ["-e", json.dumps(extra_vars)]
+    run_env = dict(env or os.environ)
+    run_env.setdefault("ANSIBLE_CONFIG", str(ROOT / "ansible.cfg"))
+    run_env["ANSIBLE_FORCE_COLOR"] = "0"
+    run_env["ANSIBLE_NOCOLOR"] = "1"
+    proc = subprocess.run(
+        cmd, cwd=cwd, env=run_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=timeout
+    )
+    return PlaybookRun(rc=proc.returncode, output=proc.stdout)
+
+
+@pytest.fixture
+def playbook():
+    return run_playbook
