@@ -35,6 +35,24 @@ def apply_fixes() -> None:
 
     nat_gateways.NatGatewayBackend.delete_nat_gateway = delete_nat_gateway
 
+    # Route 53 Domains: AWS refuses a request (DuplicateRequest) only while an earlier one of
+    # the same type on the same domain is still SUBMITTED or IN_PROGRESS; moto refuses it when
+    # any earlier one exists, finished or not, so a domain's name servers can be changed only
+    # once and a deleted domain can never be registered again.
+    from moto.route53domains.exceptions import DuplicateRequestException
+    from moto.route53domains.models import Route53DomainsBackend
+
+    def validate_duplicate_operations(self, requested_operation):
+        for operation in self._Route53DomainsBackend__operations.values():
+            if (
+                operation.domain_name == requested_operation.domain_name
+                and operation.type == requested_operation.type
+                and operation.status in ("SUBMITTED", "IN_PROGRESS")
+            ):
+                raise DuplicateRequestException()
+
+    Route53DomainsBackend._Route53DomainsBackend__validate_duplicate_operations = validate_duplicate_operations
+
 
 if __name__ == "__main__":
     apply_fixes()

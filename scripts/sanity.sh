@@ -25,6 +25,13 @@ if ! cmp -s "$root/scripts/ansible-test-get-pip.py" "$cache"; then
   cp "$root/scripts/ansible-test-get-pip.py" "$cache"
 fi
 
+# Our modules import amazon.aws (module_utils, doc fragments): put it beside us, as an
+# installed collection would be, from the `ansible` package in the virtualenv.
+aws_src=$("$root/.venv/bin/python" -c 'import ansible_collections.amazon.aws as m, os; print(list(m.__path__)[0])')
+mkdir -p "$root/.cache/sanity/ansible_collections/amazon"
+rm -rf "$root/.cache/sanity/ansible_collections/amazon/aws"
+cp -r "$aws_src" "$root/.cache/sanity/ansible_collections/amazon/aws"
+
 cd "$dest"
 git init -q . && git add -A >/dev/null && git -c user.name=sanity -c user.email=sanity@localhost commit -qm sanity
 # Only the plugins are ours to check here; roles and playbooks are linted by ansible-lint.

@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright: kumo.webstack developers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """IPv4 CIDR helpers used to plan and validate a stack's subnets before any API call.
@@ -51,7 +50,7 @@ def cidr_overlaps(cidrs):
         raise AnsibleFilterError(f"cidr_overlaps: {exc}") from exc
     found = []
     for i, left in enumerate(nets):
-        for right in nets[i + 1:]:
+        for right in nets[i + 1 :]:
             if left.overlaps(right):
                 found.append(f"{left} overlaps {right}")
     return found

@@ -1,0 +1,86 @@
+# kumo.webstack — the two commands: `make demo` and `make test`. Both start from nothing
+# (they create .venv and install into it; later runs reuse it).
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON        ?= python3
+VENV          := .venv
+BIN           := $(CURDIR)/$(VENV)/bin
+STAMP         := $(VENV)/.requirements-$(shell cat requirements.txt | sha256sum | cut -c1-12)
+STATE         := .webstack
+SCENARIO      ?=
+WEBSTACK_NAME ?= demo
+
+export PATH := $(BIN):$(PATH)
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+export WEBSTACK_NAME
+export WEBSTACK_EMULATOR_PORT ?= 5000
+# molecule/ at the top level (the design card), not extensions/molecule
+export MOLECULE_GLOB := molecule/*/molecule.yml
+
+.PHONY: help venv demo down test test-lint test-sanity test-unit test-integration test-molecule \
+        emulator-up emulator-down docker image build clean
+
+help: ## List the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
+
+$(STAMP): requirements.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	@rm -f $(VENV)/.requirements-*
+	@touch $@
+
+venv: $(STAMP) ## Create .venv and install the pinned tool chain
+
+# ---------------------------------------------------------------- the demo
+demo: venv emulator-up ## Provision the stack into the embedded emulator and print its summary
+	ansible-playbook -i inventories/local site.yml -e webstack_name=$(WEBSTACK_NAME)
+	@echo
+	@echo "Outputs:  $(STATE)/outputs.json"
+	@echo "Emulator: http://127.0.0.1:$(WEBSTACK_EMULATOR_PORT) (try: AWS_ENDPOINT_URL=http://127.0.0.1:$(WEBSTACK_EMULATOR_PORT) \
+	AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_DEFAULT_REGION=ap-northeast-1 aws ec2 describe-vpcs)"
+	@echo "Stop it:  make down"
+
+down: ## Stop everything `make demo` started
+	@scripts/emulator.sh stop
+
+emulator-up: venv
+	@scripts/emulator.sh start
+
+emulator-down:
+	@scripts/emulator.sh stop
+
+# ---------------------------------------------------------------- tests
+test: venv test-lint test-sanity test-unit test-integration test-molecule ## Run every test
+
+test-lint: venv ## yamllint, ansible-lint (production profile), ruff
+	yamllint --strict .
+	ansible-lint --offline --profile production
+	ruff check .
+	ruff format --check .
+
+test-sanity: venv ## ansible-test sanity on our plugins
+	scripts/sanity.sh
+
+test-unit: venv ## Unit tests (no emulator, no containers)
+	pytest tests/unit
+
+test-integration: venv ## Playbooks and modules against the embedded emulator (started by the tests)
+	pytest tests/integration
+
+docker: ## Make sure a Docker engine is running (installs Debian's docker.io as root)
+	@scripts/ensure-docker.sh
+
+image: docker ## Build the test-host base image (debootstrap; only when its recipe changed)
+	@scripts/build-base-image.sh >/dev/null
+
+test-molecule: venv image ## Molecule scenarios (all, or one: make test-molecule SCENARIO=bastion)
+	WEBSTACK_BASE_IMAGE_REF=$$(scripts/build-base-image.sh) molecule test $(if $(SCENARIO),-s $(SCENARIO),--all)
+
+build: venv ## Build the collection tarball into build/
+	ansible-galaxy collection build --force --output-path build .
+
+clean: down ## Remove build output and state (keeps .venv)
+	rm -rf build $(STATE) .cache tests/output

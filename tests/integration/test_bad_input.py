@@ -1,0 +1,86 @@
+"""Bad input fails before any AWS call, with a message naming the variable.
+
+The AWS endpoint here is a closed port on 127.0.0.1: had any task reached the API, the run
+would fail with a connection error instead of the message asserted."""
+
+from __future__ import annotations
+
+import os
+import socket
+
+import pytest
+
+from .conftest import ROOT, run_playbook
+
+PROVISION = ROOT / "playbooks" / "provision.yml"
+
+
+@pytest.fixture(scope="module")
+def dead_endpoint_env():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    # the port was free and nothing listens on it now
+    env = dict(os.environ)
+    env.update(
+        WEBSTACK_EMULATOR_PORT=str(port),
+        AWS_ENDPOINT_URL=f"http://127.0.0.1:{port}",
+        AWS_MAX_ATTEMPTS="1",
+    )
+    return env
+
+
+CASES = [
+    pytest.param({"webstack_name": "Bad_Name"}, "network_stack_name (default: webstack_name) must be", id="stack-name"),
+    pytest.param({"webstack_name": ""}, "network_stack_name (default: webstack_name) must be", id="stack-name-empty"),
+    pytest.param(
+        {"network_vpc_cidr": "10.0.0.1/16"},
+        "network_vpc_cidr must be an IPv4 network from /16 to /24 in CIDR form (e.g. 10.0.0.0/16);"
+        " '10.0.0.1/16' has host bits set (did you mean 10.0.0.0/16?)",
+        id="vpc-host-bits",
+    ),
+    pytest.param(
+        {"network_vpc_cidr": "10.0.0.0/8"}, "network_vpc_cidr must be an IPv4 network from /16 to /24", id="vpc-too-big"
+    ),
+    pytest.param({"network_vpc_cidr": "banana"}, "'banana' has no prefix length", id="vpc-not-cidr"),
+    pytest.param(
+        {"network_azs": ["ap-northeast-1a", "ap-northeast-1a"]}, "network_azs must name two distinct", id="azs-same"
+    ),
+    pytest.param({"network_azs": ["ap-northeast-1a"]}, "network_azs must name two distinct", id="azs-one"),
+    pytest.param(
+        {"network_public_subnet_cidrs": ["10.1.0.0/24", "10.0.1.0/24"]},
+        "network_public_subnet_cidrs: 10.1.0.0/24 is not inside network_vpc_cidr (10.0.0.0/16)",
+        id="subnet-outside",
+    ),
+    pytest.param(
+        {
+            "network_public_subnet_cidrs": ["10.0.0.0/24", "10.0.1.0/24"],
+            "network_private_subnet_cidrs": ["10.0.1.0/24", "10.0.2.0/24"],
+        },
+        "must not overlap: 10.0.1.0/24 overlaps 10.0.1.0/24",
+        id="subnet-overlap",
+    ),
+    pytest.param(
+        {"network_private_subnet_cidrs": ["10.0.2.0/24", "10.0.3.0/33"]},
+        "network_private_subnet_cidrs must hold two IPv4 CIDRs",
+        id="subnet-invalid",
+    ),
+    pytest.param({"network_subnet_prefix": 30}, "network_subnet_prefix must be at most 28", id="prefix-too-long"),
+    pytest.param(
+        {"network_nat_gateway_mode": "triple"},
+        "value of network_nat_gateway_mode must be one of: single, per_az, got: triple",
+        id="argspec-choice",
+    ),
+    pytest.param({"network_subnet_prefix": "wide"}, "network_subnet_prefix", id="argspec-type"),
+]
+
+
+@pytest.mark.parametrize(("extra", "message"), CASES)
+def test_bad_input_fails_fast_with_a_clear_message(extra, message, dead_endpoint_env, tmp_path):
+    extra_vars = {"webstack_name": "badinput", "webstack_state_dir": str(tmp_path), **extra}
+    run = run_playbook(PROVISION, env=dead_endpoint_env, extra_vars=extra_vars, timeout=120)
+    assert run.rc != 0
+    flat = " ".join(run.output.split())
+    assert message in flat, run.output[-3000:]
+    assert "Could not connect" not in flat and "EndpointConnectionError" not in flat
+    assert not (tmp_path / "outputs.json").exists()
