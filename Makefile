@@ -39,8 +39,9 @@ demo: venv emulator-up ## Provision the stack into the embedded emulator and pri
 	ansible-playbook -i inventories/local site.yml -e webstack_name=$(WEBSTACK_NAME)
 	@echo
 	@echo "Outputs:  $(STATE)/outputs.json"
-	@echo "Emulator: http://127.0.0.1:$(WEBSTACK_EMULATOR_PORT) (try: AWS_ENDPOINT_URL=http://127.0.0.1:$(WEBSTACK_EMULATOR_PORT) \
-	AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_DEFAULT_REGION=ap-northeast-1 aws ec2 describe-vpcs)"
+	@echo "Emulator: http://127.0.0.1:$(WEBSTACK_EMULATOR_PORT), still running; look with boto3 or the aws CLI:"
+	@echo "  AWS_ENDPOINT_URL=http://127.0.0.1:$(WEBSTACK_EMULATOR_PORT) AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing \
+	AWS_DEFAULT_REGION=ap-northeast-1 $(BIN)/python -c \"import boto3; print(boto3.client('ec2').describe_vpcs()['Vpcs'])\""
 	@echo "Stop it:  make down"
 
 down: ## Stop everything `make demo` started

@@ -10,12 +10,7 @@ from __future__ import annotations
 import json
 
 import boto3
-import botocore.client
-import botocore.waiter
 import pytest
-from ansible.module_utils.common import warnings as ansible_warnings
-from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
-from botocore.stub import Stubber
 from moto import mock_aws
 
 from ansible_collections.kumo.webstack.plugins.modules import elasticache_replication_group as module_under_test
@@ -39,13 +34,6 @@ CREATE = {
 }
 
 
-@pytest.fixture(autouse=True)
-def fresh_warnings(monkeypatch):
-    """Modules run in-process: keep one test's warnings out of the next result."""
-    monkeypatch.setattr(ansible_warnings, "_global_warnings", {})
-    monkeypatch.setattr(ansible_warnings, "_global_deprecations", {})
-
-
 @pytest.fixture
 def moto(aws_env):
     with mock_aws():
@@ -53,22 +41,8 @@ def moto(aws_env):
 
 
 @pytest.fixture
-def no_api(monkeypatch):
-    def refuse(self, operation_name, api_params):
-        raise AssertionError(f"unexpected API call {operation_name}")
-
-    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", refuse)
-
-
-@pytest.fixture
-def stubber(aws_env, monkeypatch):
-    """A Stubber on the module's client: any call without a queued response fails the test."""
-    monkeypatch.setattr(botocore.waiter.time, "sleep", lambda _seconds: None)
-    client = boto3.client("elasticache", region_name=REGION)
-    monkeypatch.setattr(AnsibleAWSModule, "client", lambda self, service, **kwargs: client)
-    with Stubber(client) as stub:
-        yield stub
-        stub.assert_no_pending_responses()
+def stubber(module_stubber):
+    return module_stubber("elasticache")
 
 
 def _group(client):

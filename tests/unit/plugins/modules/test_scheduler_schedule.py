@@ -7,10 +7,7 @@ import datetime
 import json
 
 import boto3
-import botocore.client
 import pytest
-from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
-from botocore.stub import Stubber
 from moto import mock_aws
 
 from ansible_collections.kumo.webstack.plugins.modules import scheduler_schedule
@@ -41,23 +38,8 @@ def moto(aws_env):
 
 
 @pytest.fixture
-def no_api(monkeypatch):
-    """Fail the test if any AWS API call is made."""
-
-    def refuse(self, operation_name, api_params):
-        raise AssertionError(f"unexpected API call {operation_name}")
-
-    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", refuse)
-
-
-@pytest.fixture
-def stubber(aws_env, monkeypatch):
-    """A Stubber on the client the module gets; any call without a queued response fails."""
-    client = boto3.client("scheduler", region_name=REGION)
-    monkeypatch.setattr(AnsibleAWSModule, "client", lambda self, service, **kwargs: client)
-    with Stubber(client) as stub:
-        yield stub
-        stub.assert_no_pending_responses()
+def stubber(module_stubber):
+    return module_stubber("scheduler")
 
 
 def _args(**overrides):

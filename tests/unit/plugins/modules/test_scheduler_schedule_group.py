@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import boto3
-import botocore.waiter
 import pytest
-from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
-from botocore.stub import Stubber
 from moto import mock_aws
 
 from ansible_collections.kumo.webstack.plugins.modules import scheduler_schedule_group
@@ -23,13 +20,8 @@ def moto(aws_env):
 
 
 @pytest.fixture
-def stubber(aws_env, monkeypatch):
-    monkeypatch.setattr(botocore.waiter.time, "sleep", lambda _seconds: None)
-    client = boto3.client("scheduler", region_name=REGION)
-    monkeypatch.setattr(AnsibleAWSModule, "client", lambda self, service, **kwargs: client)
-    with Stubber(client) as stub:
-        yield stub
-        stub.assert_no_pending_responses()
+def stubber(module_stubber):
+    return module_stubber("scheduler")
 
 
 def _tags(client, name="bot-schedules"):
