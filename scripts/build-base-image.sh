@@ -42,7 +42,12 @@ fi
 
 if ! command -v debootstrap >/dev/null 2>&1; then
   echo "build-base-image: installing debootstrap" >&2
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >&2
+  export DEBIAN_FRONTEND=noninteractive
+  if ! apt-get install -y -qq debootstrap >/dev/null 2>&1; then
+    echo "build-base-image: install failed; running apt-get update and retrying" >&2
+    apt-get update -qq >/dev/null
+    apt-get install -y -qq debootstrap >&2
+  fi
 fi
 
 mirror=${DEBIAN_MIRROR:-}
