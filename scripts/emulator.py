@@ -53,6 +53,25 @@ def apply_fixes() -> None:
 
     Route53DomainsBackend._Route53DomainsBackend__validate_duplicate_operations = validate_duplicate_operations
 
+    # UpdateSecurityGroupRuleDescriptionsIngress/Egress: AWS answers {"Return": true}; moto
+    # answers an empty result, so amazon.aws.ec2_security_group (which reads ["Return"])
+    # fails with KeyError 'Return' whenever it changes the description of an existing rule.
+    from moto.core.responses import ActionResult
+    from moto.ec2.responses.security_groups import SecurityGroups
+
+    def update_descriptions(direction):
+        def handler(self):
+            backend_call = getattr(self.ec2_backend, f"update_security_group_rule_descriptions_{direction}")
+            for args in self._process_rules_from_querystring():
+                del args["sgrule_tags"]
+                backend_call(**args)
+            return ActionResult({"Return": True})
+
+        return handler
+
+    SecurityGroups.update_security_group_rule_descriptions_ingress = update_descriptions("ingress")
+    SecurityGroups.update_security_group_rule_descriptions_egress = update_descriptions("egress")
+
 
 if __name__ == "__main__":
     apply_fixes()

@@ -1,0 +1,279 @@
+"""The security_groups role end to end against the embedded emulator, read back with boto3."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+
+import pytest
+
+from .conftest import ROOT, run_playbook
+
+PLAYBOOKS = ROOT / "tests" / "integration" / "playbooks"
+PROVISION = PLAYBOOKS / "security_groups.yml"
+ALONE = PLAYBOOKS / "security_groups_alone.yml"
+TEARDOWN = PLAYBOOKS / "security_groups_teardown.yml"
+ADMIN = ["203.0.113.10/32", "198.51.100.0/24"]
+ROLES = ("alb", "web", "bastion", "db")
+
+
+def tags_of(resource) -> dict[str, str]:
+    return {t["Key"]: t["Value"] for t in resource.get("Tags", [])}
+
+
+def flat_rules(permissions) -> set[tuple]:
+    """(protocol, from, to, source kind, source, description) for every source of every permission."""
+    out = set()
+    for p in permissions:
+        head = (p["IpProtocol"], p.get("FromPort"), p.get("ToPort"))
+        for r in p.get("IpRanges", []):
+            out.add((*head, "cidr", r["CidrIp"], r.get("Description")))
+        for r in p.get("Ipv6Ranges", []):
+            out.add((*head, "cidr6", r["CidrIpv6"], r.get("Description")))
+        for r in p.get("UserIdGroupPairs", []):
+            out.add((*head, "group", r["GroupId"], r.get("Description")))
+        for r in p.get("PrefixListIds", []):
+            out.add((*head, "prefix", r["PrefixListId"], r.get("Description")))
+    return out
+
+
+def stack_groups(ec2, stack: str) -> dict[str, dict]:
+    groups = ec2.describe_security_groups(Filters=[{"Name": "tag:Stack", "Values": [stack]}])["SecurityGroups"]
+    return {g["GroupName"].removeprefix(stack + "-"): g for g in groups}
+
+
+@pytest.mark.emulator
+def test_check_mode_on_an_empty_account_creates_nothing(emulator, tmp_path):
+    stack = "sgcheck"
+    extra = {"webstack_name": stack, "webstack_state_dir": str(tmp_path), "webstack_admin_cidrs": ADMIN}
+    run = run_playbook(PROVISION, "--check", env=emulator.env, extra_vars=extra)
+    assert run.rc == 0, run.output[-4000:]
+    assert "the security groups sgcheck-alb, sgcheck-web, sgcheck-bastion, sgcheck-db would be created" in " ".join(
+        run.output.split()
+    )
+    assert not stack_groups(emulator.client("ec2"), stack)
+
+
+@pytest.mark.emulator
+def test_security_groups_are_wired_idempotent_truthful_and_torn_down(emulator, tmp_path):
+    stack = "sglife"
+    ec2 = emulator.client("ec2")
+    extra = {"webstack_name": stack, "webstack_state_dir": str(tmp_path), "webstack_admin_cidrs": ADMIN}
+
+    first = run_playbook(PROVISION, env=emulator.env, extra_vars=extra)
+    assert first.rc == 0, first.output[-6000:]
+    assert first.changed > 0
+
+    second = run_playbook(PROVISION, env=emulator.env, extra_vars=extra)
+    assert second.rc == 0, second.output[-6000:]
+    assert second.changed == 0, second.output[-6000:]
+
+    check = run_playbook(PROVISION, "--check", "--diff", env=emulator.env, extra_vars=extra)
+    assert check.rc == 0, check.output[-6000:]
+    assert check.changed == 0, check.output[-6000:]
+
+    # ---- read AWS back: four groups in the stack's VPC, named and tagged
+    outputs = json.loads((tmp_path / "security_groups.json").read_text())
+    vpc_id = outputs["network"]["vpc_id"]
+    groups = stack_groups(ec2, stack)
+    assert sorted(groups) == sorted(ROLES)
+    ids = {role: groups[role]["GroupId"] for role in ROLES}
+    assert outputs["security_groups"] == ids
+    for role, group in groups.items():
+        assert group["VpcId"] == vpc_id
+        assert tags_of(group) == {"Name": f"{stack}-{role}", "Stack": stack, "ManagedBy": "kumo.webstack"}
+
+    ingress = {role: flat_rules(groups[role]["IpPermissions"]) for role in ROLES}
+    egress = {role: flat_rules(groups[role]["IpPermissionsEgress"]) for role in ROLES}
+
+    # ---- ALB: 80 and 443 from anywhere (IPv4 and IPv6); out only to the web group's app port
+    assert ingress["alb"] == {
+        ("tcp", 80, 80, "cidr", "0.0.0.0/0", "HTTP from the allowed IPv4 ranges"),
+        ("tcp", 80, 80, "cidr6", "::/0", "HTTP from the allowed IPv6 ranges"),
+        ("tcp", 443, 443, "cidr", "0.0.0.0/0", "HTTPS from the allowed IPv4 ranges"),
+        ("tcp", 443, 443, "cidr6", "::/0", "HTTPS from the allowed IPv6 ranges"),
+    }
+    assert egress["alb"] == {
+        ("tcp", 80, 80, "group", ids["web"], "App port to the web hosts (traffic and health checks)")
+    }
+
+    # ---- web: app port from the ALB group, SSH from the bastion group; all IPv4 out
+    all_out = {
+        (
+            "-1",
+            None,
+            None,
+            "cidr",
+            "0.0.0.0/0",
+            "All outbound IPv4 (package mirrors and APIs through the NAT gateway / IGW)",
+        )
+    }
+    assert ingress["web"] == {
+        ("tcp", 80, 80, "group", ids["alb"], "App port from the load balancer"),
+        ("tcp", 22, 22, "group", ids["bastion"], "SSH from the bastion"),
+    }
+    assert egress["web"] == all_out
+
+    # ---- bastion: SSH from the admin ranges only; all IPv4 out
+    assert ingress["bastion"] == {("tcp", 22, 22, "cidr", cidr, "SSH from the admin ranges") for cidr in ADMIN}
+    assert egress["bastion"] == all_out
+
+    # ---- db: MySQL from the web group only; no egress at all
+    assert ingress["db"] == {("tcp", 3306, 3306, "group", ids["web"], "MySQL from the web hosts")}
+    assert egress["db"] == set()
+
+    # ---- every rule is described, and nothing anywhere lets 22 in from the internet
+    for role in ROLES:
+        assert all(rule[5] for rule in ingress[role] | egress[role]), f"{role} has a rule without a description"
+    for role in ROLES:
+        for proto, low, high, _kind, source, _desc in ingress[role]:
+            covers_22 = proto == "-1" or (proto == "tcp" and low <= 22 <= high)
+            assert not (covers_22 and source in ("0.0.0.0/0", "::/0")), f"{role} lets SSH in from {source}"
+
+    # ---- teardown removes the groups (and the network), and a second teardown is a no-op
+    down = run_playbook(TEARDOWN, env=emulator.env, extra_vars=extra)
+    assert down.rc == 0, down.output[-6000:]
+    assert down.changed > 0
+    assert not stack_groups(ec2, stack)
+    assert not ec2.describe_vpcs(Filters=[{"Name": "tag:Stack", "Values": [stack]}])["Vpcs"]
+
+    again = run_playbook(TEARDOWN, env=emulator.env, extra_vars=extra)
+    assert again.rc == 0, again.output[-6000:]
+    assert again.changed == 0, again.output[-6000:]
+
+
+@pytest.mark.emulator
+def test_custom_ports_and_ranges(emulator, tmp_path):
+    stack = "sgcustom"
+    ec2 = emulator.client("ec2")
+    extra = {
+        "webstack_name": stack,
+        "webstack_state_dir": str(tmp_path),
+        "webstack_admin_cidrs": ["0.0.0.0/0"],
+        "security_groups_allow_world_ssh": True,
+        "security_groups_alb_ingress_cidrs": ["192.0.2.0/24"],
+        "security_groups_alb_ingress_ipv6_cidrs": [],
+        "security_groups_web_app_port": 8080,
+        "security_groups_tags": {"Owner": "qa"},
+    }
+    first = run_playbook(PROVISION, env=emulator.env, extra_vars=extra)
+    assert first.rc == 0, first.output[-6000:]
+    groups = stack_groups(ec2, stack)
+    ids = {role: groups[role]["GroupId"] for role in ROLES}
+    assert {r[:5] for r in flat_rules(groups["alb"]["IpPermissions"])} == {
+        ("tcp", 80, 80, "cidr", "192.0.2.0/24"),
+        ("tcp", 443, 443, "cidr", "192.0.2.0/24"),
+    }
+    assert {r[:5] for r in flat_rules(groups["alb"]["IpPermissionsEgress"])} == {
+        ("tcp", 8080, 8080, "group", ids["web"])
+    }
+    assert ("tcp", 8080, 8080, "group", ids["alb"]) in {r[:5] for r in flat_rules(groups["web"]["IpPermissions"])}
+    assert {r[:5] for r in flat_rules(groups["bastion"]["IpPermissions"])} == {("tcp", 22, 22, "cidr", "0.0.0.0/0")}
+    assert tags_of(groups["db"])["Owner"] == "qa"
+
+    down = run_playbook(TEARDOWN, env=emulator.env, extra_vars=extra)
+    assert down.rc == 0, down.output[-6000:]
+    assert not stack_groups(ec2, stack)
+
+
+# ---- bad input: fails in the role's validation, before any AWS call (dead endpoint)
+
+
+@pytest.fixture(scope="module")
+def dead_endpoint_env():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = dict(os.environ)
+    env.update(
+        WEBSTACK_EMULATOR_PORT=str(port),
+        AWS_ENDPOINT_URL=f"http://127.0.0.1:{port}",
+        AWS_ACCESS_KEY_ID="testing",
+        AWS_SECRET_ACCESS_KEY="testing",
+        AWS_MAX_ATTEMPTS="1",
+    )
+    return env
+
+
+MISSING = (
+    "webstack_admin_cidrs (security_groups_admin_cidrs) must list the CIDRs allowed to SSH to the bastion,"
+    """ e.g. -e '{"webstack_admin_cidrs": ["203.0.113.10/32"]}'"""
+)
+
+BAD_CASES = [
+    pytest.param({}, MISSING, id="admin-cidrs-unset"),
+    pytest.param({"webstack_admin_cidrs": []}, MISSING, id="admin-cidrs-empty"),
+    pytest.param(
+        {"webstack_admin_cidrs": ["203.0.113.10"]},
+        "must hold IPv4 networks in CIDR form (e.g. 203.0.113.10/32): '203.0.113.10' has no prefix length",
+        id="admin-cidr-no-prefix",
+    ),
+    pytest.param(
+        {"webstack_admin_cidrs": ["203.0.113.10/24"]},
+        "'203.0.113.10/24' has host bits set (did you mean 203.0.113.0/24?)",
+        id="admin-cidr-host-bits",
+    ),
+    pytest.param(
+        {"webstack_admin_cidrs": ["203.0.113.10/32", "0.0.0.0/0"]},
+        "contains 0.0.0.0/0, which opens SSH on the bastion to the whole internet",
+        id="admin-cidr-world",
+    ),
+    pytest.param(
+        {"webstack_admin_cidrs": ADMIN, "security_groups_alb_ingress_cidrs": ["10.0.0.0/33"]},
+        "security_groups_alb_ingress_cidrs must hold IPv4 CIDRs",
+        id="alb-cidr-invalid",
+    ),
+    pytest.param(
+        {"webstack_admin_cidrs": ADMIN, "security_groups_alb_ingress_ipv6_cidrs": ["0.0.0.0/0"]},
+        "security_groups_alb_ingress_ipv6_cidrs IPv6 CIDRs",
+        id="alb-ipv6-invalid",
+    ),
+    pytest.param(
+        {
+            "webstack_admin_cidrs": ADMIN,
+            "security_groups_alb_ingress_cidrs": [],
+            "security_groups_alb_ingress_ipv6_cidrs": [],
+        },
+        "together they must allow someone to reach the load balancer",
+        id="alb-no-cidrs",
+    ),
+    pytest.param(
+        {"webstack_admin_cidrs": ADMIN, "security_groups_web_app_port": 70000},
+        "security_groups_web_app_port must be a TCP port from 1 to 65535; got 70000",
+        id="app-port-out-of-range",
+    ),
+    pytest.param(
+        {"webstack_admin_cidrs": ADMIN, "security_groups_db_port": 0},
+        "security_groups_db_port must be a TCP port from 1 to 65535; got 0",
+        id="db-port-out-of-range",
+    ),
+    pytest.param(
+        {"webstack_admin_cidrs": ADMIN, "webstack_name": "Bad_Name"}, "security_groups_stack_name", id="stack"
+    ),
+    pytest.param(
+        {"webstack_admin_cidrs": ADMIN, "security_groups_vpc_id": ""},
+        "security_groups_vpc_id (default: network_outputs.vpc_id) must be the id of the stack's VPC",
+        id="vpc-id-missing",
+    ),
+    pytest.param(
+        {"webstack_admin_cidrs": ADMIN, "security_groups_web_app_port": "http"},
+        "security_groups_web_app_port",
+        id="argspec-type",
+    ),
+]
+
+
+@pytest.mark.parametrize(("extra", "message"), BAD_CASES)
+def test_bad_input_fails_fast_with_a_clear_message(extra, message, dead_endpoint_env, tmp_path):
+    extra_vars = {
+        "webstack_name": "sgbad",
+        "webstack_state_dir": str(tmp_path),
+        "security_groups_vpc_id": "vpc-0123456789abcdef0",
+        **extra,
+    }
+    run = run_playbook(ALONE, env=dead_endpoint_env, extra_vars=extra_vars, timeout=120)
+    assert run.rc != 0
+    flat = " ".join(run.output.split())
+    assert message in flat, run.output[-3000:]
+    assert "Could not connect" not in flat and "EndpointConnectionError" not in flat

@@ -1,0 +1,258 @@
+"""The storage role (uploads bucket) end to end against the embedded emulator, read back with boto3."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from .conftest import ROOT, run_playbook
+from .test_bad_input import dead_endpoint_env  # noqa: F401  (fixture)
+
+PLAYBOOKS = ROOT / "tests" / "integration" / "playbooks"
+PROVISION = PLAYBOOKS / "storage.yml"
+TEARDOWN = PLAYBOOKS / "storage_teardown.yml"
+ACCOUNT = "123456789012"
+
+pytestmark = pytest.mark.emulator
+
+
+def stack_buckets(s3, stack: str) -> list[str]:
+    """Every bucket tagged Stack=<stack>."""
+    found = []
+    for bucket in s3.list_buckets()["Buckets"]:
+        try:
+            tags = s3.get_bucket_tagging(Bucket=bucket["Name"])["TagSet"]
+        except s3.exceptions.ClientError:
+            continue
+        if {"Key": "Stack", "Value": stack} in tags:
+            found.append(bucket["Name"])
+    return found
+
+
+def test_bucket_is_private_encrypted_idempotent_and_torn_down(emulator, tmp_path):
+    stack = "stlife"
+    bucket = f"{stack}-uploads-{ACCOUNT}-ap-northeast-1"
+    s3 = emulator.client("s3")
+    ec2 = emulator.client("ec2")
+    extra = {"webstack_name": stack, "webstack_state_dir": str(tmp_path)}
+
+    check_empty = run_playbook(PROVISION, "--check", env=emulator.env, extra_vars=extra)
+    assert check_empty.rc == 0, check_empty.output[-6000:]
+    assert f"bucket {bucket} would be created" in " ".join(check_empty.output.split())
+    assert stack_buckets(s3, stack) == []
+
+    first = run_playbook(PROVISION, env=emulator.env, extra_vars=extra)
+    assert first.rc == 0, first.output[-6000:]
+    assert first.changed > 0
+
+    second = run_playbook(PROVISION, env=emulator.env, extra_vars=extra)
+    assert second.rc == 0, second.output[-6000:]
+    assert second.changed == 0, second.output[-6000:]
+
+    check = run_playbook(PROVISION, "--check", "--diff", env=emulator.env, extra_vars=extra)
+    assert check.rc == 0, check.output[-6000:]
+    assert check.changed == 0, check.output[-6000:]
+
+    outputs = json.loads((tmp_path / "storage_outputs.json").read_text())
+    assert outputs == {"bucket": bucket, "arn": f"arn:aws:s3:::{bucket}", "region": "ap-northeast-1"}
+    assert stack_buckets(s3, stack) == [bucket]
+    assert s3.get_bucket_location(Bucket=bucket)["LocationConstraint"] == "ap-northeast-1"
+
+    pab = s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
+    assert pab == {
+        "BlockPublicAcls": True,
+        "IgnorePublicAcls": True,
+        "BlockPublicPolicy": True,
+        "RestrictPublicBuckets": True,
+    }
+    (sse,) = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"]
+    assert sse["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+    (ownership,) = s3.get_bucket_ownership_controls(Bucket=bucket)["OwnershipControls"]["Rules"]
+    assert ownership == {"ObjectOwnership": "BucketOwnerEnforced"}
+    assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
+    tags = {t["Key"]: t["Value"] for t in s3.get_bucket_tagging(Bucket=bucket)["TagSet"]}
+    assert tags == {"Stack": stack, "ManagedBy": "kumo.webstack"}
+
+    rules = {r["ID"]: r for r in s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]}
+    assert set(rules) == {"abort-incomplete-multipart-uploads", "expire-noncurrent-versions"}
+    assert rules["abort-incomplete-multipart-uploads"]["AbortIncompleteMultipartUpload"] == {"DaysAfterInitiation": 7}
+    assert rules["expire-noncurrent-versions"]["NoncurrentVersionExpiration"]["NoncurrentDays"] == 30
+    assert all(r["Status"] == "Enabled" for r in rules.values())
+
+    (endpoint,) = ec2.describe_vpc_endpoints(Filters=[{"Name": "tag:Stack", "Values": [stack]}])["VpcEndpoints"]
+    policy = json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"])
+    statements = {s["Sid"]: s for s in policy["Statement"]}
+    assert set(statements) == {"DenyInsecureTransport", "DenyObjectAccessOutsideVpcEndpoint"}
+    assert statements["DenyInsecureTransport"] == {
+        "Sid": "DenyInsecureTransport",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:*",
+        "Resource": [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"],
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }
+    vpce = statements["DenyObjectAccessOutsideVpcEndpoint"]
+    assert vpce["Effect"] == "Deny"
+    assert sorted(vpce["Action"]) == ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"]
+    assert vpce["Resource"] == f"arn:aws:s3:::{bucket}/*", "the deny covers objects only, never bucket configuration"
+    assert vpce["Condition"] == {"StringNotEquals": {"aws:SourceVpce": endpoint["VpcEndpointId"]}}
+
+    # ---- an allowed principal joins the endpoint condition; a dropped rule is removed; idempotent again
+    role = f"arn:aws:iam::{ACCOUNT}:role/{stack}-web"
+    extra2 = {
+        **extra,
+        "storage_allowed_principal_arns": [role],
+        "storage_lifecycle_rules": [
+            {"id": "abort-incomplete-multipart-uploads", "abort_incomplete_multipart_upload_days": 3}
+        ],
+    }
+    changed = run_playbook(PROVISION, env=emulator.env, extra_vars=extra2)
+    assert changed.rc == 0, changed.output[-6000:]
+    assert changed.changed > 0
+    again = run_playbook(PROVISION, env=emulator.env, extra_vars=extra2)
+    assert again.changed == 0, again.output[-6000:]
+    policy = json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"])
+    vpce = next(s for s in policy["Statement"] if s["Sid"] == "DenyObjectAccessOutsideVpcEndpoint")
+    assert vpce["Condition"] == {
+        "StringNotEquals": {"aws:SourceVpce": endpoint["VpcEndpointId"]},
+        "ArnNotLike": {"aws:PrincipalArn": role},
+    } or vpce["Condition"] == {
+        "StringNotEquals": {"aws:SourceVpce": endpoint["VpcEndpointId"]},
+        "ArnNotLike": {"aws:PrincipalArn": [role]},
+    }
+    (rule,) = s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]
+    assert rule["ID"] == "abort-incomplete-multipart-uploads"
+    assert rule["AbortIncompleteMultipartUpload"] == {"DaysAfterInitiation": 3}
+
+    # ---- a non-empty bucket survives a plain teardown, with a message saying how to force it
+    # the emulator enforces the policy: a plain-HTTP upload from outside the endpoint is refused,
+    # while bucket configuration stays open to the account (the deny covers objects only)
+    with pytest.raises(s3.exceptions.ClientError, match="Forbidden|AccessDenied"):
+        s3.put_object(Bucket=bucket, Key="images/a.png", Body=b"png")
+    s3.delete_bucket_policy(Bucket=bucket)
+    s3.put_object(Bucket=bucket, Key="images/a.png", Body=b"png")
+    s3.put_object(Bucket=bucket, Key="images/a.png", Body=b"png2")  # a second version
+    kept = run_playbook(TEARDOWN, env=emulator.env, extra_vars=extra)
+    assert kept.rc != 0
+    flat = " ".join(kept.output.split())
+    assert f"Bucket {bucket} is not empty: it holds 1 object(s) (plus any older versions and delete markers)" in flat
+    assert "-e storage_force_delete=true" in flat
+    assert "webstack_teardown_force_delete_data=true" in flat
+    assert stack_buckets(s3, stack) == [bucket]
+
+    # ---- only older versions / delete markers left: still kept
+    s3.delete_object(Bucket=bucket, Key="images/a.png")  # leaves a delete marker over two versions
+    kept2 = run_playbook(TEARDOWN, env=emulator.env, extra_vars=extra)
+    assert kept2.rc != 0
+    assert "still holds older object versions or delete markers" in " ".join(kept2.output.split()), kept2.output[-4000:]
+    assert stack_buckets(s3, stack) == [bucket]
+
+    # ---- forced teardown in check mode predicts the deletion and deletes nothing
+    forced = {**extra, "storage_force_delete": True}
+    check_down = run_playbook(TEARDOWN, "--check", env=emulator.env, extra_vars=forced)
+    assert check_down.rc == 0, check_down.output[-6000:]
+    assert f"bucket {bucket} would be deleted" in " ".join(check_down.output.split())
+    assert stack_buckets(s3, stack) == [bucket]
+
+    down = run_playbook(TEARDOWN, env=emulator.env, extra_vars=forced)
+    assert down.rc == 0, down.output[-6000:]
+    assert down.changed > 0
+    assert bucket not in [b["Name"] for b in s3.list_buckets()["Buckets"]]
+    assert stack_buckets(s3, stack) == []
+
+    again = run_playbook(TEARDOWN, env=emulator.env, extra_vars=extra)
+    assert again.rc == 0, again.output[-6000:]
+    assert again.changed == 0, again.output[-6000:]
+
+
+def test_empty_bucket_alone_is_torn_down_and_foreign_bucket_refused(emulator, tmp_path):
+    """Without the network role (no endpoint), an empty bucket goes on a plain teardown; a
+    bucket with our name but another stack's tag is never touched."""
+    stack = "stalone"
+    bucket = f"{stack}-uploads-{ACCOUNT}-ap-northeast-1"
+    s3 = emulator.client("s3")
+    extra = {
+        "webstack_name": stack,
+        "webstack_state_dir": str(tmp_path),
+        "storage_versioning": False,
+        "storage_lifecycle_rules": [{"id": "expire-tmp", "prefix": "tmp/", "expiration_days": 1}],
+    }
+    play = tmp_path / "alone.yml"
+    play.write_text((PLAYBOOKS / "storage.yml").read_text().replace("    - role: kumo.webstack.network\n", ""))
+    up = run_playbook(play, env=emulator.env, extra_vars=extra)
+    assert up.rc == 0, up.output[-6000:]
+    policy = json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"])
+    assert [s["Sid"] for s in policy["Statement"]] == ["DenyInsecureTransport"]
+    assert s3.get_bucket_versioning(Bucket=bucket).get("Status") in (None, "Suspended")
+    (rule,) = s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]
+    assert rule["ID"] == "expire-tmp" and rule["Expiration"] == {"Days": 1}
+
+    # a bucket that carries our derived name but another stack's tag is refused, not deleted
+    s3.put_bucket_tagging(Bucket=bucket, Tagging={"TagSet": [{"Key": "Stack", "Value": "other"}]})
+    refused = run_playbook(TEARDOWN, env=emulator.env, extra_vars={**extra, "storage_force_delete": True})
+    assert refused.rc != 0
+    assert f"Bucket {bucket} exists but is not tagged Stack={stack}" in " ".join(refused.output.split())
+    assert bucket in [b["Name"] for b in s3.list_buckets()["Buckets"]]
+
+    s3.put_bucket_tagging(Bucket=bucket, Tagging={"TagSet": [{"Key": "Stack", "Value": stack}]})
+    down = run_playbook(TEARDOWN, env=emulator.env, extra_vars=extra)
+    assert down.rc == 0, down.output[-6000:]
+    assert bucket not in [b["Name"] for b in s3.list_buckets()["Buckets"]]
+
+
+BAD = [
+    pytest.param(
+        {"storage_bucket_name": "Uploads-Bucket"},
+        "storage_bucket_name must be a valid S3 bucket name",
+        id="name-uppercase",
+    ),
+    pytest.param({"storage_bucket_name": "a" * 64}, "(64 characters)", id="name-too-long"),
+    pytest.param(
+        {"storage_bucket_name": "my..bucket"}, "storage_bucket_name must be a valid S3 bucket name", id="name-dots"
+    ),
+    pytest.param(
+        {"storage_bucket_name": "192.168.1.1"}, "storage_bucket_name must be a valid S3 bucket name", id="name-ip"
+    ),
+    pytest.param(
+        {"storage_lifecycle_rules": [{"abort_incomplete_multipart_upload_days": 7}]},
+        "storage_lifecycle_rules[0] must be a dict with a non-empty 'id'",
+        id="rule-no-id",
+    ),
+    pytest.param(
+        {"storage_lifecycle_rules": [{"id": "x"}]}, "storage_lifecycle_rules[0] must be a dict", id="rule-no-action"
+    ),
+    pytest.param(
+        {"storage_lifecycle_rules": [{"id": "x", "expiration_days": 0}]}, "positive whole days", id="rule-zero-days"
+    ),
+    pytest.param(
+        {"storage_lifecycle_rules": [{"id": "x", "expiration_days": 1, "transition": 3}]},
+        "and no other keys than",
+        id="rule-unknown-key",
+    ),
+    pytest.param(
+        {"storage_lifecycle_rules": [{"id": "x", "expiration_days": 1}, {"id": "x", "expiration_days": 2}]},
+        'storage_lifecycle_rules ids must be unique; got ["x", "x"]',
+        id="rule-duplicate-id",
+    ),
+    pytest.param(
+        {"storage_vpc_endpoint_id": "endpoint-1"}, "storage_vpc_endpoint_id must be a VPC endpoint id", id="vpce"
+    ),
+    pytest.param({"storage_allowed_principal_arns": ["web-role"]}, 'not valid: ["web-role"]', id="principal-not-arn"),
+    pytest.param({"storage_kms_key_id": "my key"}, "storage_kms_key_id must be a KMS key id", id="kms"),
+    pytest.param({"storage_region": "tokyo"}, "storage_region must be an AWS region name", id="region"),
+    pytest.param({"webstack_name": "Bad_Name"}, "storage_stack_name (default: webstack_name) must be", id="stack-name"),
+]
+
+
+@pytest.mark.parametrize(("extra", "message"), BAD)
+def test_bad_input_fails_before_any_aws_call(extra, message, dead_endpoint_env, tmp_path):  # noqa: F811
+    play = tmp_path / "alone.yml"
+    play.write_text((PLAYBOOKS / "storage.yml").read_text().replace("    - role: kumo.webstack.network\n", ""))
+    extra_vars = {"webstack_name": "badstore", "webstack_state_dir": str(tmp_path), **extra}
+    run = run_playbook(play, env=dead_endpoint_env, extra_vars=extra_vars, timeout=120)
+    assert run.rc != 0
+    flat = " ".join(run.output.split())
+    assert message in flat, run.output[-3000:]
+    assert "Could not connect" not in flat and "EndpointConnectionError" not in flat
+    assert not (tmp_path / "storage_outputs.json").exists()
