@@ -134,3 +134,34 @@ def run_playbook(playbook, *args, env=None, extra_vars=None, cwd=ROOT, timeout=9
 @pytest.fixture
 def playbook():
     return run_playbook
+
+
+def provision_converges(playbook, env, extra_vars) -> PlaybookRun:
+    """Run ``playbook`` three times: it changes something, then nothing, then ``--check --diff``
+    predicts nothing. Returns the first run."""
+    first = run_playbook(playbook, env=env, extra_vars=extra_vars)
+    assert first.rc == 0, first.output[-6000:]
+    assert first.changed > 0
+    second = run_playbook(playbook, env=env, extra_vars=extra_vars)
+    assert second.rc == 0, second.output[-6000:]
+    assert second.changed == 0, second.output[-6000:]
+    check = run_playbook(playbook, "--check", "--diff", env=env, extra_vars=extra_vars)
+    assert check.rc == 0, check.output[-6000:]
+    assert check.changed == 0, check.output[-6000:]
+    return first
+
+
+@pytest.fixture(scope="session")
+def dead_endpoint_env():
+    """Environment whose AWS endpoint is a closed port on 127.0.0.1: a task that reached the
+    API would fail with a connection error, not with the validation message a test asserts."""
+    port = _free_port()
+    env = dict(os.environ)
+    env.update(
+        WEBSTACK_EMULATOR_PORT=str(port),
+        AWS_ENDPOINT_URL=f"http://127.0.0.1:{port}",
+        AWS_ACCESS_KEY_ID="testing",
+        AWS_SECRET_ACCESS_KEY="testing",
+        AWS_MAX_ATTEMPTS="1",
+    )
+    return env

@@ -5,29 +5,11 @@ would fail with a connection error instead of the message asserted."""
 
 from __future__ import annotations
 
-import os
-import socket
-
 import pytest
 
 from .conftest import ROOT, run_playbook
 
 PROVISION = ROOT / "playbooks" / "provision.yml"
-
-
-@pytest.fixture(scope="module")
-def dead_endpoint_env():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    # the port was free and nothing listens on it now
-    env = dict(os.environ)
-    env.update(
-        WEBSTACK_EMULATOR_PORT=str(port),
-        AWS_ENDPOINT_URL=f"http://127.0.0.1:{port}",
-        AWS_MAX_ATTEMPTS="1",
-    )
-    return env
 
 
 CASES = [

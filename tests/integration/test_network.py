@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from .conftest import ROOT, run_playbook
+from .conftest import ROOT, provision_converges, run_playbook
 
 PROVISION = ROOT / "playbooks" / "provision.yml"
 TEARDOWN = ROOT / "playbooks" / "teardown.yml"
@@ -55,17 +55,7 @@ def test_provision_is_idempotent_truthful_and_torn_down(emulator, tmp_path):
     ec2 = emulator.client("ec2")
     extra = {"webstack_name": stack, "webstack_state_dir": str(tmp_path)}
 
-    first = run_playbook(PROVISION, env=emulator.env, extra_vars=extra)
-    assert first.rc == 0, first.output[-6000:]
-    assert first.changed > 0
-
-    second = run_playbook(PROVISION, env=emulator.env, extra_vars=extra)
-    assert second.rc == 0, second.output[-6000:]
-    assert second.changed == 0, second.output[-6000:]
-
-    check = run_playbook(PROVISION, "--check", "--diff", env=emulator.env, extra_vars=extra)
-    assert check.rc == 0, check.output[-6000:]
-    assert check.changed == 0, check.output[-6000:]
+    provision_converges(PROVISION, emulator.env, extra)
 
     # ---- read AWS back: the VPC and its settings
     outputs = json.loads((tmp_path / "outputs.json").read_text())

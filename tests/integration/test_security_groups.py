@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
-import socket
 
 import pytest
 
-from .conftest import ROOT, run_playbook
+from .conftest import ROOT, provision_converges, run_playbook
 
 PLAYBOOKS = ROOT / "tests" / "integration" / "playbooks"
 PROVISION = PLAYBOOKS / "security_groups.yml"
@@ -61,17 +59,7 @@ def test_security_groups_are_wired_idempotent_truthful_and_torn_down(emulator, t
     ec2 = emulator.client("ec2")
     extra = {"webstack_name": stack, "webstack_state_dir": str(tmp_path), "webstack_admin_cidrs": ADMIN}
 
-    first = run_playbook(PROVISION, env=emulator.env, extra_vars=extra)
-    assert first.rc == 0, first.output[-6000:]
-    assert first.changed > 0
-
-    second = run_playbook(PROVISION, env=emulator.env, extra_vars=extra)
-    assert second.rc == 0, second.output[-6000:]
-    assert second.changed == 0, second.output[-6000:]
-
-    check = run_playbook(PROVISION, "--check", "--diff", env=emulator.env, extra_vars=extra)
-    assert check.rc == 0, check.output[-6000:]
-    assert check.changed == 0, check.output[-6000:]
+    provision_converges(PROVISION, emulator.env, extra)
 
     # ---- read AWS back: four groups in the stack's VPC, named and tagged
     outputs = json.loads((tmp_path / "security_groups.json").read_text())
@@ -178,22 +166,6 @@ def test_custom_ports_and_ranges(emulator, tmp_path):
 
 
 # ---- bad input: fails in the role's validation, before any AWS call (dead endpoint)
-
-
-@pytest.fixture(scope="module")
-def dead_endpoint_env():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    env = dict(os.environ)
-    env.update(
-        WEBSTACK_EMULATOR_PORT=str(port),
-        AWS_ENDPOINT_URL=f"http://127.0.0.1:{port}",
-        AWS_ACCESS_KEY_ID="testing",
-        AWS_SECRET_ACCESS_KEY="testing",
-        AWS_MAX_ATTEMPTS="1",
-    )
-    return env
 
 
 MISSING = (

@@ -6,8 +6,7 @@ import json
 
 import pytest
 
-from .conftest import ROOT, run_playbook
-from .test_bad_input import dead_endpoint_env  # noqa: F401  (fixture)
+from .conftest import ROOT, provision_converges, run_playbook
 
 PLAYBOOKS = ROOT / "tests" / "integration" / "playbooks"
 PROVISION = PLAYBOOKS / "storage.yml"
@@ -42,17 +41,7 @@ def test_bucket_is_private_encrypted_idempotent_and_torn_down(emulator, tmp_path
     assert f"bucket {bucket} would be created" in " ".join(check_empty.output.split())
     assert stack_buckets(s3, stack) == []
 
-    first = run_playbook(PROVISION, env=emulator.env, extra_vars=extra)
-    assert first.rc == 0, first.output[-6000:]
-    assert first.changed > 0
-
-    second = run_playbook(PROVISION, env=emulator.env, extra_vars=extra)
-    assert second.rc == 0, second.output[-6000:]
-    assert second.changed == 0, second.output[-6000:]
-
-    check = run_playbook(PROVISION, "--check", "--diff", env=emulator.env, extra_vars=extra)
-    assert check.rc == 0, check.output[-6000:]
-    assert check.changed == 0, check.output[-6000:]
+    provision_converges(PROVISION, emulator.env, extra)
 
     outputs = json.loads((tmp_path / "storage_outputs.json").read_text())
     assert outputs == {"bucket": bucket, "arn": f"arn:aws:s3:::{bucket}", "region": "ap-northeast-1"}
@@ -246,7 +235,7 @@ BAD = [
 
 
 @pytest.mark.parametrize(("extra", "message"), BAD)
-def test_bad_input_fails_before_any_aws_call(extra, message, dead_endpoint_env, tmp_path):  # noqa: F811
+def test_bad_input_fails_before_any_aws_call(extra, message, dead_endpoint_env, tmp_path):
     play = tmp_path / "alone.yml"
     play.write_text((PLAYBOOKS / "storage.yml").read_text().replace("    - role: kumo.webstack.network\n", ""))
     extra_vars = {"webstack_name": "badstore", "webstack_state_dir": str(tmp_path), **extra}
