@@ -7,7 +7,13 @@ look wrong against the emulator; none of them changes what a real account would 
 
 from __future__ import annotations
 
+import importlib
+import json
+import os
 import sys
+import threading
+import time
+from pathlib import Path
 
 from moto.ec2 import utils as ec2_utils
 from moto.ec2.models import nat_gateways
@@ -73,6 +79,82 @@ def apply_fixes() -> None:
     SecurityGroups.update_security_group_rule_descriptions_egress = update_descriptions("egress")
 
 
+def install_test_hooks() -> None:
+    """Instrumentation for tests, off unless its environment variable is set.
+
+    WEBSTACK_EMULATOR_CALL_LOG=<path>: append one JSON line per API call (time, service, action)
+    so a test can check the order in which a playbook issued its calls.
+
+    WEBSTACK_EMULATOR_SLOW_SECONDS=<n>: make the resources AWS is slow to create stay in their
+    transitional state for n seconds after creation, as AWS does for minutes: NAT gateways
+    "pending", RDS instances "creating", load balancers "provisioning" (and ACM certificates
+    PENDING_VALIDATION, through moto's own MOTO_ACM_VALIDATION_WAIT). Nothing else changes.
+    """
+    call_log = os.environ.get("WEBSTACK_EMULATOR_CALL_LOG")
+    if call_log:
+        from moto.core.responses import BaseResponse
+
+        lock = threading.Lock()
+        original_call_action = BaseResponse.call_action
+
+        def call_action(self):
+            try:
+                action = self._get_action()
+            except Exception:  # noqa: BLE001 - logging must never break a call
+                action = "?"
+            entry = {"t": time.time(), "service": self.service_name, "action": action}
+            with lock, open(call_log, "a", encoding="utf-8") as out:
+                out.write(json.dumps(entry) + "\n")
+            return original_call_action(self)
+
+        BaseResponse.call_action = call_action
+
+    slow = float(os.environ.get("WEBSTACK_EMULATOR_SLOW_SECONDS") or 0)
+    if slow > 0:
+        from moto.ec2.models.nat_gateways import NatGateway
+        from moto.elbv2.models import FakeLoadBalancer
+        from moto.rds.models import DBInstance
+
+        def transitional(attribute, ready, pending):
+            stored = f"_webstack_{attribute}"
+
+            def getter(self):
+                value = self.__dict__.get(stored)
+                if value == ready and time.time() < self.__dict__.get("_webstack_ready_at", 0):
+                    return pending
+                return value
+
+            def setter(self, value):
+                self.__dict__.setdefault("_webstack_ready_at", time.time() + slow)
+                self.__dict__[stored] = value
+
+            return property(getter, setter)
+
+        NatGateway.state = transitional("state", "available", "pending")
+        DBInstance.status = transitional("status", "available", "creating")
+        FakeLoadBalancer.state = transitional("state", "active", "provisioning")
+        # moto activates a load balancer on its first describe; keep it provisioning until ready.
+        original_activate = FakeLoadBalancer.activate
+
+        def activate(self):
+            if time.time() >= self.__dict__.get("_webstack_ready_at", 0):
+                original_activate(self)
+
+        FakeLoadBalancer.activate = activate
+
+
+def apply_area_fixes() -> None:
+    """Apply every scripts/emulator_fixes/<area>.py (each defines apply()), in name order."""
+    here = Path(__file__).resolve().parent
+    sys.path.insert(0, str(here))
+    for path in sorted((here / "emulator_fixes").glob("*.py")):
+        if path.name.startswith("_"):
+            continue
+        importlib.import_module(f"emulator_fixes.{path.stem}").apply()
+
+
 if __name__ == "__main__":
     apply_fixes()
+    apply_area_fixes()
+    install_test_hooks()
     main(sys.argv[1:])

@@ -8,8 +8,9 @@ import pytest
 
 from .conftest import ROOT, provision_converges, run_playbook
 
-PROVISION = ROOT / "playbooks" / "provision.yml"
-TEARDOWN = ROOT / "playbooks" / "teardown.yml"
+PLAYBOOKS = ROOT / "tests" / "integration" / "playbooks"
+PROVISION = PLAYBOOKS / "network.yml"
+TEARDOWN = PLAYBOOKS / "network_teardown.yml"
 
 pytestmark = pytest.mark.emulator
 
