@@ -11,6 +11,9 @@ STAMP         := $(VENV)/.requirements-$(shell cat requirements.txt | sha256sum 
 STATE         := .webstack
 SCENARIO      ?=
 WEBSTACK_NAME ?= demo
+# Integration tests run in parallel, each worker with its own emulator (mostly waiting on
+# ansible-playbook subprocesses, so a little more than the 2 cores helps).
+TEST_WORKERS  ?= 3
 
 export PATH := $(BIN):$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
@@ -20,7 +23,7 @@ export WEBSTACK_EMULATOR_PORT ?= 5000
 export MOLECULE_GLOB := molecule/*/molecule.yml
 
 .PHONY: help venv demo down test test-lint test-sanity test-unit test-integration test-molecule \
-        emulator-up emulator-down docker image build clean
+        emulator-up emulator-down docker image build clean readmes teardown
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -44,6 +47,12 @@ demo: venv emulator-up ## Provision the stack into the embedded emulator and pri
 	AWS_DEFAULT_REGION=ap-northeast-1 $(BIN)/python -c \"import boto3; print(boto3.client('ec2').describe_vpcs()['Vpcs'])\""
 	@echo "Stop it:  make down"
 
+teardown: venv emulator-up ## Remove the demo stack from the emulator (keeps data: see playbooks/teardown.yml)
+	ansible-playbook -i inventories/local playbooks/teardown.yml -e webstack_name=$(WEBSTACK_NAME)
+
+readmes: venv ## Regenerate the role READMEs from meta/argument_specs.yml
+	python scripts/role_readme.py
+
 down: ## Stop everything `make demo` started
 	@scripts/emulator.sh stop
 
@@ -58,6 +67,7 @@ test: venv test-lint test-sanity test-unit test-integration test-molecule ## Run
 
 test-lint: venv ## yamllint, ansible-lint (production profile), ruff
 	yamllint --strict .
+	python scripts/role_readme.py --check
 	ansible-lint --offline --profile production
 	ruff check .
 	ruff format --check .
@@ -69,7 +79,7 @@ test-unit: venv ## Unit tests (no emulator, no containers)
 	pytest tests/unit
 
 test-integration: venv ## Playbooks and modules against the embedded emulator (started by the tests)
-	pytest tests/integration
+	pytest -n $(TEST_WORKERS) --durations=15 tests/integration
 
 docker: ## Make sure a Docker engine is running (installs Debian's docker.io as root)
 	@scripts/ensure-docker.sh

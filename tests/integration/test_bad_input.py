@@ -66,3 +66,36 @@ def test_bad_input_fails_fast_with_a_clear_message(extra, message, dead_endpoint
     assert message in flat, run.output[-3000:]
     assert "Could not connect" not in flat and "EndpointConnectionError" not in flat
     assert not (tmp_path / "outputs.json").exists()
+
+
+# The whole stack's inputs, from a bare inventory (nothing set but what a case passes).
+STACK_BASE = {
+    "webstack_name": "badstack",
+    "webstack_domain": "badstack.kumo-webstack.example",
+    "webstack_admin_cidrs": ["198.51.100.0/24"],
+}
+STACK_CASES = [
+    pytest.param({"webstack_admin_cidrs": None}, "webstack_admin_cidrs", id="admin-cidrs-missing"),
+    pytest.param({"webstack_admin_cidrs": ["198.51.100.7"]}, "webstack_admin_cidrs", id="admin-cidrs-not-cidr"),
+    pytest.param({"webstack_domain": None}, "webstack_domain", id="domain-missing"),
+    pytest.param({"webstack_domain": "Not_A_Domain"}, "webstack_domain", id="domain-invalid"),
+    pytest.param({"compute_web_instance_type": "t3micro"}, "compute_web_instance_type", id="instance-type"),
+    pytest.param({"database_instance_class": "t3.micro"}, "database_instance_class", id="db-instance-class"),
+    pytest.param({"loadbalancer_health_check_path": "up"}, "loadbalancer_health_check_path", id="health-path"),
+]
+
+
+@pytest.mark.parametrize(("extra", "variable"), STACK_CASES)
+def test_bad_stack_input_fails_before_any_aws_call(extra, variable, dead_endpoint_env, tmp_path):
+    extra_vars = {"webstack_state_dir": str(tmp_path), "webstack_secrets_dir": str(tmp_path / "secrets")}
+    extra_vars.update({k: v for k, v in {**STACK_BASE, **extra}.items() if v is not None})
+    inventory = ROOT / "tests" / "integration" / "inventory.yml"
+    run = run_playbook(PROVISION, "-i", str(inventory), env=dead_endpoint_env, extra_vars=extra_vars, timeout=120)
+    assert run.rc != 0
+    flat = " ".join(run.output.split())
+    failed = flat[flat.index("FAILED!") :] if "FAILED!" in flat else flat
+    assert variable in failed, run.output[-3000:]
+    assert "Could not connect" not in flat and "EndpointConnectionError" not in flat
+    # the failure came from the up-front check, before any role started building
+    assert "Network (NAT gateways started)" not in flat
+    assert not (tmp_path / "outputs.json").exists()

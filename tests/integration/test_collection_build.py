@@ -46,7 +46,13 @@ def test_built_collection_installs_and_runs(emulator, tmp_path):
     env = emulator.env
     env["ANSIBLE_CONFIG"] = str(work / "ansible.cfg")
     env["PWD"] = str(work)
-    extra = {"webstack_name": "fromtar", "ansible_python_interpreter": sys.executable}
+    extra = {
+        "webstack_name": "fromtar",
+        "webstack_domain": "fromtar.kumo-webstack.example",
+        "webstack_admin_cidrs": ["198.51.100.0/24"],
+        "webstack_secrets_dir": str(tmp_path / "secrets"),
+        "ansible_python_interpreter": sys.executable,
+    }
 
     up = run_playbook("kumo.webstack.provision", "-i", "localhost,", "-c", "local", env=env, cwd=work, extra_vars=extra)
     assert up.rc == 0, up.output[-5000:]
@@ -58,7 +64,14 @@ def test_built_collection_installs_and_runs(emulator, tmp_path):
     assert len(vpcs) == 1
 
     down = run_playbook(
-        "kumo.webstack.teardown", "-i", "localhost,", "-c", "local", env=env, cwd=work, extra_vars=extra
+        "kumo.webstack.teardown",
+        "-i",
+        "localhost,",
+        "-c",
+        "local",
+        env=env,
+        cwd=work,
+        extra_vars={**extra, "webstack_teardown_skip_final_snapshot": True},
     )
     assert down.rc == 0, down.output[-5000:]
     vpcs = emulator.client("ec2").describe_vpcs(Filters=[{"Name": "tag:Stack", "Values": ["fromtar"]}])["Vpcs"]

@@ -1,0 +1,277 @@
+"""The compute role (bastion and web servers) end to end against the embedded emulator, read back with boto3.
+
+The network, security groups and bucket under the instances are built by the full test
+playbook (compute.yml) and removed by compute_teardown.yml. The runs that only concern the
+compute role (check mode on an empty account, the idempotence runs, a refused teardown, the
+second teardown) use the role alone on them (compute_alone.yml, given the earlier roles'
+outputs): those roles have their own tests, and every run of them costs time.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import stat
+
+import pytest
+
+from .conftest import ROOT, run_playbook
+
+PLAYBOOKS = ROOT / "tests" / "integration" / "playbooks"
+PROVISION = PLAYBOOKS / "compute.yml"
+ALONE = PLAYBOOKS / "compute_alone.yml"
+TEARDOWN = PLAYBOOKS / "compute_teardown.yml"
+DEBIAN_OWNER = "136693071363"
+
+pytestmark = pytest.mark.emulator
+
+
+def stack_instances(ec2, stack: str) -> list[dict]:
+    """Instances tagged Stack=<stack> that are not (being) terminated."""
+    return [
+        i
+        for r in ec2.describe_instances(Filters=[{"Name": "tag:Stack", "Values": [stack]}])["Reservations"]
+        for i in r["Instances"]
+        if i["State"]["Name"] not in ("terminated", "shutting-down")
+    ]
+
+
+def compute_leftovers(emulator, stack: str) -> dict[str, list[str]]:
+    ec2 = emulator.client("ec2")
+    iam = emulator.client("iam")
+    tag = [{"Name": "tag:Stack", "Values": [stack]}]
+    found = {
+        "instances": [i["InstanceId"] for i in stack_instances(ec2, stack)],
+        "volumes": [v["VolumeId"] for v in ec2.describe_volumes(Filters=tag)["Volumes"]],
+        "addresses": [a["PublicIp"] for a in ec2.describe_addresses(Filters=tag)["Addresses"]],
+        "key_pairs": [
+            k["KeyName"] for k in ec2.describe_key_pairs()["KeyPairs"] if k["KeyName"].startswith(f"{stack}-")
+        ],
+        "roles": [r["RoleName"] for r in iam.list_roles()["Roles"] if r["RoleName"].startswith(f"{stack}-")],
+        "instance_profiles": [
+            p["InstanceProfileName"]
+            for p in iam.list_instance_profiles()["InstanceProfiles"]
+            if p["InstanceProfileName"].startswith(f"{stack}-")
+        ],
+    }
+    return {kind: ids for kind, ids in found.items() if ids}
+
+
+def tag_dict(tags) -> dict[str, str]:
+    return {t["Key"]: t["Value"] for t in tags or []}
+
+
+def newest(images: list[dict]) -> str:
+    return max(i["CreationDate"] for i in images)
+
+
+def test_instances_are_hardened_idempotent_and_torn_down(emulator, tmp_path):
+    stack = "cmplife"
+    ec2 = emulator.client("ec2")
+    iam = emulator.client("iam")
+    secrets = tmp_path / "secrets"
+    extra = {
+        "webstack_name": stack,
+        "webstack_state_dir": str(tmp_path),
+        "webstack_secrets_dir": str(secrets),
+        "webstack_admin_cidrs": ["192.0.2.0/24"],
+    }
+
+    # ---- --check on an empty account (the compute role alone: the other roles' check mode is
+    # theirs to test): runs cleanly, creates nothing, and names the image it would use (here
+    # Debian 12 on arm64: the newest of the releases the emulator lists, like AWS, for Debian)
+    debian = {
+        **extra,
+        "compute_ami_family": "debian12",
+        "compute_architecture": "arm64",
+        "compute_bastion_instance_type": "t4g.micro",
+        "compute_web_instance_type": "t4g.small",
+    }
+    check_empty = run_playbook(ALONE, "--check", env=emulator.env, extra_vars=debian)
+    assert check_empty.rc == 0, check_empty.output[-6000:]
+    assert check_empty.changed > 0
+    flat = " ".join(check_empty.output.split())
+    found = re.search(r"would be launched from (ami-[0-9a-f]+) \((\S+)\) once they do", flat)
+    assert found, check_empty.output[-4000:]
+    debian_images = ec2.describe_images(
+        Owners=[DEBIAN_OWNER],
+        Filters=[{"Name": "name", "Values": ["debian-12-arm64-*"]}, {"Name": "architecture", "Values": ["arm64"]}],
+    )["Images"]
+    assert len(debian_images) > 1, "the emulator should list several Debian 12 releases"
+    (debian_newest,) = [i for i in debian_images if i["CreationDate"] == newest(debian_images)]
+    assert found.groups() == (debian_newest["ImageId"], debian_newest["Name"])
+    assert f"an ed25519 key would be generated at {secrets}/{stack}-admin" in flat
+    assert compute_leftovers(emulator, stack) == {}
+    assert not (secrets / f"{stack}-admin").exists()
+
+    # ---- provision the whole chain (network, security groups, bucket, instances)
+    first = run_playbook(PROVISION, env=emulator.env, extra_vars=extra)
+    assert first.rc == 0, first.output[-6000:]
+    assert first.changed > 0
+    state = json.loads((tmp_path / "compute_outputs.json").read_text())
+    out = state["compute_outputs"]
+    net, sgs, storage = state["network_outputs"], state["security_groups_outputs"], state["storage_outputs"]
+
+    # ---- the compute role alone on that network: a second run changes nothing (launching
+    # without waiting, then the await entry point), and --check --diff predicts nothing
+    upstream = {k: state[k] for k in ("network_outputs", "security_groups_outputs", "storage_outputs")}
+    second = run_playbook(ALONE, env=emulator.env, extra_vars={**extra, **upstream, "compute_wait": False})
+    assert second.rc == 0, second.output[-6000:]
+    assert second.changed == 0, second.output[-6000:]
+    assert json.loads((tmp_path / "compute_alone_outputs.json").read_text()) == out, "await completes the outputs"
+    check = run_playbook(ALONE, "--check", "--diff", env=emulator.env, extra_vars={**extra, **upstream})
+    assert check.rc == 0, check.output[-6000:]
+    assert check.changed == 0, check.output[-6000:]
+
+    # ---- outputs
+    assert out["key_name"] == f"{stack}-admin"
+    assert out["private_key_path"] == str(secrets / f"{stack}-admin")
+    assert out["ssh_user"] == "ec2-user"
+    assert out["instance_role_arn"] == f"arn:aws:iam::123456789012:role/{stack}-web"
+    assert out["instance_profile_arn"] == f"arn:aws:iam::123456789012:instance-profile/{stack}-web"
+    assert [w["name"] for w in out["web"]] == [f"{stack}-web-1", f"{stack}-web-2"]
+    assert [w["subnet_id"] for w in out["web"]] == [net["subnets"]["private"][az] for az in sorted(net["azs"])]
+    assert [w["az"] for w in out["web"]] == sorted(net["azs"])
+
+    # ---- the image: the newest Amazon Linux 2023 (not minimal) for x86_64, found by lookup
+    al2023 = ec2.describe_images(
+        Owners=["amazon"],
+        Filters=[
+            {"Name": "name", "Values": ["al2023-ami-2023.*-x86_64"]},
+            {"Name": "architecture", "Values": ["x86_64"]},
+        ],
+    )["Images"]
+    (chosen,) = ec2.describe_images(ImageIds=[out["ami_id"]])["Images"]
+    assert chosen in al2023 and "minimal" not in chosen["Name"]
+    assert chosen["CreationDate"] == newest(al2023)
+
+    # ---- the instances, read back
+    instances = {tag_dict(i["Tags"])["Name"]: i for i in stack_instances(ec2, stack)}
+    assert set(instances) == {f"{stack}-bastion", f"{stack}-web-1", f"{stack}-web-2"}
+    bastion = instances[f"{stack}-bastion"]
+    for name, instance in instances.items():
+        tags = tag_dict(instance["Tags"])
+        role = "bastion" if name.endswith("bastion") else "web"
+        assert tags == {"Name": name, "Stack": stack, "ManagedBy": "kumo.webstack", "Role": role}
+        assert instance["State"]["Name"] == "running"
+        assert instance["ImageId"] == out["ami_id"]
+        assert instance["KeyName"] == f"{stack}-admin"
+        assert instance["InstanceType"] == ("t3.micro" if role == "bastion" else "t3.small")
+        assert instance["Monitoring"]["State"] == "disabled"
+        metadata = instance["MetadataOptions"]
+        assert metadata["HttpTokens"] == "required"
+        assert metadata["HttpEndpoint"] == "enabled"
+        assert metadata["HttpPutResponseHopLimit"] == 1
+        (root,) = instance["BlockDeviceMappings"]
+        assert root["DeviceName"] == instance["RootDeviceName"] == chosen["RootDeviceName"]
+        assert root["Ebs"]["DeleteOnTermination"] is True
+        (volume,) = ec2.describe_volumes(VolumeIds=[root["Ebs"]["VolumeId"]])["Volumes"]
+        assert volume["VolumeType"] == "gp3" and volume["Encrypted"] and volume["Size"] == 20
+        assert tag_dict(volume["Tags"])["Stack"] == stack
+        disable = ec2.describe_instance_attribute(InstanceId=instance["InstanceId"], Attribute="disableApiTermination")
+        assert disable["DisableApiTermination"]["Value"] is False
+
+    assert bastion["SubnetId"] == net["subnets"]["public"][sorted(net["azs"])[0]]
+    assert [g["GroupId"] for g in bastion["SecurityGroups"]] == [sgs["bastion"]]
+    assert "IamInstanceProfile" not in bastion
+    assert out["bastion"] == {
+        "instance_id": bastion["InstanceId"],
+        "public_ip": bastion["PublicIpAddress"],
+        "private_ip": bastion["PrivateIpAddress"],
+        "az": bastion["Placement"]["AvailabilityZone"],
+    }
+    (eip,) = ec2.describe_addresses(Filters=[{"Name": "tag:Name", "Values": [f"{stack}-bastion"]}])["Addresses"]
+    assert eip["InstanceId"] == bastion["InstanceId"] and eip["PublicIp"] == out["bastion"]["public_ip"]
+    assert tag_dict(eip["Tags"])["Stack"] == stack
+
+    for web in out["web"]:
+        instance = instances[web["name"]]
+        assert instance["InstanceId"] == web["instance_id"]
+        assert instance["SubnetId"] == web["subnet_id"] and web["subnet_id"] in net["subnets"]["private"].values()
+        assert instance["PrivateIpAddress"] == web["private_ip"]
+        assert "PublicIpAddress" not in instance or not instance["PublicIpAddress"]
+        assert [g["GroupId"] for g in instance["SecurityGroups"]] == [sgs["web"]]
+        assert instance["IamInstanceProfile"]["Arn"] == out["instance_profile_arn"]
+
+    # ---- IAM: trust EC2 only; one inline policy, the bucket and these actions only
+    role = iam.get_role(RoleName=f"{stack}-web")["Role"]
+    assert role["AssumeRolePolicyDocument"]["Statement"] == [
+        {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}
+    ]
+    assert tag_dict(role["Tags"])["Stack"] == stack
+    assert iam.list_attached_role_policies(RoleName=f"{stack}-web")["AttachedPolicies"] == []
+    (policy_name,) = iam.list_role_policies(RoleName=f"{stack}-web")["PolicyNames"]
+    document = iam.get_role_policy(RoleName=f"{stack}-web", PolicyName=policy_name)["PolicyDocument"]
+    grants = {}
+    for statement in document["Statement"]:
+        assert statement["Effect"] == "Allow" and "Condition" not in statement and "NotAction" not in statement
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+        for resource in resources:
+            grants.setdefault(resource, set()).update(actions)
+    assert grants == {
+        storage["arn"]: {"s3:ListBucket"},
+        f"{storage['arn']}/*": {"s3:GetObject", "s3:PutObject", "s3:DeleteObject"},
+    }
+    profile = iam.get_instance_profile(InstanceProfileName=f"{stack}-web")["InstanceProfile"]
+    assert profile["Arn"] == out["instance_profile_arn"]
+    assert [r["RoleName"] for r in profile["Roles"]] == [f"{stack}-web"]
+    assert tag_dict(profile["Tags"])["Stack"] == stack
+
+    # ---- the key pair holds the generated public key; the private key is 0600 in a 0700 directory
+    (key,) = ec2.describe_key_pairs(KeyNames=[f"{stack}-admin"], IncludePublicKey=True)["KeyPairs"]
+    assert key["KeyType"] == "ed25519"
+    assert tag_dict(key["Tags"])["Stack"] == stack
+    public = (secrets / f"{stack}-admin.pub").read_text().split()
+    assert key["PublicKey"].split()[:2] == public[:2]
+    assert stat.S_IMODE((secrets / f"{stack}-admin").stat().st_mode) == 0o600
+    assert stat.S_IMODE(secrets.stat().st_mode) == 0o700
+    assert "PRIVATE KEY" in (secrets / f"{stack}-admin").read_text()
+    for run in (first, second, check):
+        assert "PRIVATE KEY" not in run.output
+
+    # ---- teardown refuses, before removing anything, while an instance is protected
+    ec2.modify_instance_attribute(InstanceId=bastion["InstanceId"], DisableApiTermination={"Value": True})
+    refused = run_playbook(TEARDOWN, env=emulator.env, extra_vars=extra)
+    assert refused.rc != 0
+    flat = " ".join(refused.output.split())
+    assert f"{stack}-bastion of stack {stack} have termination protection, so nothing was removed" in flat
+    assert "-e compute_termination_protection=false" in flat
+    assert len(stack_instances(ec2, stack)) == 3
+    ec2.modify_instance_attribute(InstanceId=bastion["InstanceId"], DisableApiTermination={"Value": False})
+
+    # ---- teardown removes everything of the stack but the local private key
+    down = run_playbook(TEARDOWN, env=emulator.env, extra_vars=extra)
+    assert down.rc == 0, down.output[-6000:]
+    assert down.changed > 0
+    assert compute_leftovers(emulator, stack) == {}
+    terminated = {
+        i["InstanceId"]: i["State"]["Name"]
+        for r in ec2.describe_instances(Filters=[{"Name": "tag:Stack", "Values": [stack]}])["Reservations"]
+        for i in r["Instances"]
+    }
+    assert set(terminated.values()) == {"terminated"} and len(terminated) == 3
+    assert (secrets / f"{stack}-admin").exists()
+    assert f"The admin private key {secrets}/{stack}-admin is kept" in " ".join(down.output.split())
+
+    again = run_playbook(ALONE, env=emulator.env, extra_vars={**extra, **upstream, "compute_state": "absent"})
+    assert again.rc == 0, again.output[-6000:]
+    assert again.changed == 0, again.output[-6000:]
+
+
+BAD = [
+    pytest.param({"compute_web_instance_type": "t3micro"}, "compute_web_instance_type", "t3micro", id="instance-type"),
+    pytest.param({"compute_ami_family": "centos"}, "compute_ami_family", "centos", id="ami-family"),
+]
+
+
+@pytest.mark.parametrize(("extra", "variable", "value"), BAD)
+def test_bad_input_fails_before_any_aws_call(extra, variable, value, dead_endpoint_env, tmp_path):
+    extra_vars = {"webstack_name": "badcmp", "webstack_state_dir": str(tmp_path), **extra}
+    run = run_playbook(ALONE, env=dead_endpoint_env, extra_vars=extra_vars, timeout=120)
+    assert run.rc != 0
+    flat = " ".join(run.output.split())
+    failed = flat[flat.index("FAILED!") :] if "FAILED!" in flat else flat
+    assert variable in failed and value in failed, run.output[-3000:]
+    assert "Could not connect" not in flat and "EndpointConnectionError" not in flat
+    assert not (tmp_path / "compute_alone_outputs.json").exists()

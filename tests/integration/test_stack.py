@@ -1,0 +1,329 @@
+"""The whole rails stack through playbooks/provision.yml and teardown.yml, read back with boto3.
+
+The roles' own test files check each part in detail; this file checks that the playbooks
+compose them: every part is there and wired to the others, a second run changes nothing and
+is fast, --check --diff agrees, the slow resources are started before anything waits, and
+teardown leaves nothing tagged with the stack except the data it was told to keep.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+
+from .conftest import ROOT, Emulator, _free_port, run_playbook
+
+PROVISION = ROOT / "playbooks" / "provision.yml"
+TEARDOWN = ROOT / "playbooks" / "teardown.yml"
+
+pytestmark = pytest.mark.emulator
+
+
+def stack_vars(stack: str, tmp_path) -> dict:
+    return {
+        "webstack_name": stack,
+        "webstack_domain": f"{stack}.kumo-webstack.example",
+        "webstack_admin_cidrs": ["198.51.100.0/24"],
+        "webstack_state_dir": str(tmp_path / "state"),
+        "webstack_secrets_dir": str(tmp_path / "secrets"),
+    }
+
+
+def _tag_dict(tags) -> dict[str, str]:
+    return {t["Key"]: t["Value"] for t in tags or []}
+
+
+def stack_leftovers(emulator: Emulator, stack: str) -> dict[str, list[str]]:
+    """Everything still alive and tagged Stack=<stack>, service by service."""
+    tag = [{"Name": "tag:Stack", "Values": [stack]}]
+    ec2 = emulator.client("ec2")
+    elbv2 = emulator.client("elbv2")
+    rds = emulator.client("rds")
+    acm = emulator.client("acm")
+    route53 = emulator.client("route53")
+    iam = emulator.client("iam")
+    s3 = emulator.client("s3")
+    found: dict[str, list[str]] = {}
+
+    found["ec2:instances"] = [
+        i["InstanceId"]
+        for r in ec2.describe_instances(Filters=tag)["Reservations"]
+        for i in r["Instances"]
+        if i["State"]["Name"] not in ("terminated", "shutting-down")
+    ]
+    found["ec2:vpcs"] = [v["VpcId"] for v in ec2.describe_vpcs(Filters=tag)["Vpcs"]]
+    found["ec2:subnets"] = [s["SubnetId"] for s in ec2.describe_subnets(Filters=tag)["Subnets"]]
+    found["ec2:security_groups"] = [g["GroupId"] for g in ec2.describe_security_groups(Filters=tag)["SecurityGroups"]]
+    found["ec2:addresses"] = [a["AllocationId"] for a in ec2.describe_addresses(Filters=tag)["Addresses"]]
+    found["ec2:nat_gateways"] = [
+        n["NatGatewayId"]
+        for n in ec2.describe_nat_gateways(Filters=tag)["NatGateways"]
+        if n["State"] not in ("deleted", "deleting")
+    ]
+    found["ec2:key_pairs"] = [
+        k["KeyName"] for k in ec2.describe_key_pairs()["KeyPairs"] if k["KeyName"].startswith(f"{stack}-")
+    ]
+    found["ec2:volumes"] = [v["VolumeId"] for v in ec2.describe_volumes(Filters=tag)["Volumes"]]
+
+    arns = [lb["LoadBalancerArn"] for lb in elbv2.describe_load_balancers()["LoadBalancers"]]
+    arns += [tg["TargetGroupArn"] for tg in elbv2.describe_target_groups()["TargetGroups"]]
+    found["elbv2"] = []
+    if arns:
+        for desc in elbv2.describe_tags(ResourceArns=arns)["TagDescriptions"]:
+            if _tag_dict(desc["Tags"]).get("Stack") == stack:
+                found["elbv2"].append(desc["ResourceArn"])
+
+    found["rds"] = []
+    for db in rds.describe_db_instances()["DBInstances"]:
+        if _tag_dict(rds.list_tags_for_resource(ResourceName=db["DBInstanceArn"])["TagList"]).get("Stack") == stack:
+            found["rds"].append(db["DBInstanceIdentifier"])
+    for group in rds.describe_db_subnet_groups()["DBSubnetGroups"]:
+        if group["DBSubnetGroupName"].startswith(f"{stack}-"):
+            found["rds"].append(group["DBSubnetGroupName"])
+    for group in rds.describe_db_parameter_groups()["DBParameterGroups"]:
+        if group["DBParameterGroupName"].startswith(f"{stack}-"):
+            found["rds"].append(group["DBParameterGroupName"])
+
+    found["acm"] = [
+        c["CertificateArn"]
+        for c in acm.list_certificates()["CertificateSummaryList"]
+        if _tag_dict(acm.list_tags_for_certificate(CertificateArn=c["CertificateArn"]).get("Tags")).get("Stack")
+        == stack
+    ]
+    found["route53"] = []
+    for zone in route53.list_hosted_zones()["HostedZones"]:
+        zone_id = zone["Id"].split("/")[-1]
+        tags = route53.list_tags_for_resource(ResourceType="hostedzone", ResourceId=zone_id)["ResourceTagSet"]["Tags"]
+        if _tag_dict(tags).get("Stack") == stack:
+            found["route53"].append(zone["Name"])
+    found["iam"] = [r["RoleName"] for r in iam.list_roles()["Roles"] if r["RoleName"].startswith(f"{stack}-")]
+    found["iam"] += [
+        p["InstanceProfileName"]
+        for p in iam.list_instance_profiles()["InstanceProfiles"]
+        if p["InstanceProfileName"].startswith(f"{stack}-")
+    ]
+    found["s3"] = []
+    for bucket in s3.list_buckets()["Buckets"]:
+        try:
+            tags = s3.get_bucket_tagging(Bucket=bucket["Name"])["TagSet"]
+        except s3.exceptions.ClientError:
+            continue
+        if _tag_dict(tags).get("Stack") == stack:
+            found["s3"].append(bucket["Name"])
+    return {kind: ids for kind, ids in found.items() if ids}
+
+
+def test_whole_stack_is_idempotent_truthful_and_torn_down_keeping_data(emulator, tmp_path):
+    stack = "rails1"
+    extra = stack_vars(stack, tmp_path)
+    outputs_file = tmp_path / "state" / "outputs.json"
+
+    # --check on an empty account: runs cleanly, predicts changes, creates nothing
+    check_empty = run_playbook(PROVISION, "--check", env=emulator.env, extra_vars=extra)
+    assert check_empty.rc == 0, check_empty.output[-6000:]
+    assert check_empty.changed > 0
+    assert stack_leftovers(emulator, stack) == {}
+    assert not outputs_file.exists()
+
+    started = time.monotonic()
+    first = run_playbook(PROVISION, env=emulator.env, extra_vars=extra)
+    first_seconds = time.monotonic() - started
+    assert first.rc == 0, first.output[-8000:]
+    assert first.changed > 0
+
+    started = time.monotonic()
+    second = run_playbook(PROVISION, env=emulator.env, extra_vars=extra)
+    noop_seconds = time.monotonic() - started
+    assert second.rc == 0, second.output[-8000:]
+    assert second.changed == 0, second.output[-8000:]
+
+    check = run_playbook(PROVISION, "--check", "--diff", env=emulator.env, extra_vars=extra)
+    assert check.rc == 0, check.output[-8000:]
+    assert check.changed == 0, check.output[-8000:]
+    print(f"\nfull provision: first run {first_seconds:.1f} s, no-op run {noop_seconds:.1f} s")
+    assert noop_seconds < 60, f"a no-op provision took {noop_seconds:.1f} s"
+
+    # ---- outputs.json and the printed summary
+    out = json.loads(outputs_file.read_text())
+    summary = out["summary"]
+    assert out["stack"] == stack and out["domain"] == f"{stack}.kumo-webstack.example"
+    assert out["url"] == f"https://{stack}.kumo-webstack.example"
+    for key in ("alb_dns_name", "bastion_public_ip", "rds_endpoint", "rds_port", "bucket", "certificate_arn"):
+        assert summary[key], key
+    assert len(summary["web_instance_ids"]) == 2
+    assert f"URL          https://{stack}.kumo-webstack.example" in second.output
+    password = (tmp_path / "secrets" / "db-master-password").read_text().strip()
+    assert len(password) >= 16
+    for run in (first, second, check):
+        assert password not in run.output
+    assert password not in outputs_file.read_text()
+
+    # ---- read AWS back: each part exists and is wired to the others
+    ec2 = emulator.client("ec2")
+    elbv2 = emulator.client("elbv2")
+    rds = emulator.client("rds")
+    route53 = emulator.client("route53")
+    s3 = emulator.client("s3")
+    net = out["network"]
+    sgs = out["security_groups"]
+
+    instances = {
+        i["InstanceId"]: i
+        for r in ec2.describe_instances(Filters=[{"Name": "tag:Stack", "Values": [stack]}])["Reservations"]
+        for i in r["Instances"]
+    }
+    assert set(instances) == {summary["bastion_instance_id"], *summary["web_instance_ids"]}
+    for instance in instances.values():
+        assert instance["MetadataOptions"]["HttpTokens"] == "required"
+    web_subnets = {instances[i]["SubnetId"] for i in summary["web_instance_ids"]}
+    assert web_subnets == set(net["subnets"]["private"].values())
+    assert {g["GroupId"] for i in summary["web_instance_ids"] for g in instances[i]["SecurityGroups"]} == {sgs["web"]}
+
+    for table_id in set(net["route_tables"]["private"].values()):
+        (table,) = ec2.describe_route_tables(RouteTableIds=[table_id])["RouteTables"]
+        assert any(r.get("NatGatewayId") and r.get("DestinationCidrBlock") == "0.0.0.0/0" for r in table["Routes"])
+
+    (db,) = rds.describe_db_instances(DBInstanceIdentifier=out["database"]["instance_id"])["DBInstances"]
+    assert db["StorageEncrypted"] and not db["PubliclyAccessible"] and db["DeletionProtection"]
+    assert [g["VpcSecurityGroupId"] for g in db["VpcSecurityGroups"]] == [sgs["db"]]
+    assert db["Endpoint"]["Address"] == summary["rds_endpoint"]
+
+    policy = json.loads(s3.get_bucket_policy(Bucket=summary["bucket"])["Policy"])
+    assert any(
+        s["Effect"] == "Deny" and s.get("Condition", {}).get("Bool", {}).get("aws:SecureTransport") == "false"
+        for s in policy["Statement"]
+    )
+
+    (alb,) = elbv2.describe_load_balancers(Names=[f"{stack}-alb"])["LoadBalancers"]
+    assert alb["DNSName"] == summary["alb_dns_name"]
+    assert alb["SecurityGroups"] == [sgs["alb"]]
+    listeners = {
+        lst["Port"]: lst for lst in elbv2.describe_listeners(LoadBalancerArn=alb["LoadBalancerArn"])["Listeners"]
+    }
+    assert set(listeners) == {80, 443}
+    (redirect,) = listeners[80]["DefaultActions"]
+    assert redirect["Type"] == "redirect"
+    assert redirect["RedirectConfig"]["Protocol"] == "HTTPS" and redirect["RedirectConfig"]["StatusCode"] == "HTTP_301"
+    assert listeners[443]["Certificates"][0]["CertificateArn"] == summary["certificate_arn"]
+    assert listeners[443]["SslPolicy"].startswith("ELBSecurityPolicy-TLS13-1-2")
+    (tg,) = elbv2.describe_target_groups(LoadBalancerArn=alb["LoadBalancerArn"])["TargetGroups"]
+    assert tg["HealthCheckPath"] == "/up"
+    targets = elbv2.describe_target_health(TargetGroupArn=tg["TargetGroupArn"])["TargetHealthDescriptions"]
+    assert {t["Target"]["Id"] for t in targets} == set(summary["web_instance_ids"])
+
+    zone_id = out["domain_zone"]["zone_id"]
+    records = route53.list_resource_record_sets(HostedZoneId=zone_id)["ResourceRecordSets"]
+    aliases = {(r["Name"].rstrip("."), r["Type"]) for r in records if "AliasTarget" in r}
+    domain = f"{stack}.kumo-webstack.example"
+    assert aliases == {(domain, "A"), (domain, "AAAA"), (f"www.{domain}", "A"), (f"www.{domain}", "AAAA")}
+
+    # ---- a plain teardown keeps the data: the final snapshot and the non-empty bucket
+    s3.put_object(Bucket=summary["bucket"], Key="uploads/keep.png", Body=b"\x89PNG data")
+    down = run_playbook(TEARDOWN, env=emulator.env, extra_vars=extra)
+    assert down.rc == 0, down.output[-8000:]
+    assert f"KEPT: Bucket {summary['bucket']} is not empty" in " ".join(down.output.split())
+    assert password not in down.output
+    assert stack_leftovers(emulator, stack) == {"s3": [summary["bucket"]]}
+    snapshots = rds.describe_db_snapshots(DBInstanceIdentifier=out["database"]["instance_id"])["DBSnapshots"]
+    assert [s["DBSnapshotIdentifier"] for s in snapshots if s["DBSnapshotIdentifier"].startswith(f"{stack}-final-")]
+    assert s3.get_object(Bucket=summary["bucket"], Key="uploads/keep.png")["Body"].read() == b"\x89PNG data"
+
+    again = run_playbook(TEARDOWN, env=emulator.env, extra_vars=extra)
+    assert again.rc == 0, again.output[-8000:]
+    assert again.changed == 0, again.output[-8000:]
+
+    forced = run_playbook(TEARDOWN, env=emulator.env, extra_vars={**extra, "webstack_teardown_force_delete_data": True})
+    assert forced.rc == 0, forced.output[-8000:]
+    assert stack_leftovers(emulator, stack) == {}
+
+
+SLOW_SECONDS = 30
+SLOW_KINDS = {
+    "CreateNatGateway": "nat_gateway",
+    "RequestCertificate": "certificate",
+    "CreateDBInstance": "db_instance",
+    "CreateLoadBalancer": "load_balancer",
+}
+
+
+@pytest.fixture
+def slow_emulator(tmp_path):
+    """A private emulator where NAT gateways, RDS instances, load balancers and certificates
+    stay in their transitional state for SLOW_SECONDS after creation, logging every call and
+    the first time it reports each of those resources ready."""
+    port = _free_port()
+    call_log = tmp_path / "calls.jsonl"
+    env = dict(
+        os.environ,
+        MOTO_ACM_VALIDATION_WAIT=str(SLOW_SECONDS),
+        WEBSTACK_EMULATOR_SLOW_SECONDS=str(SLOW_SECONDS),
+        WEBSTACK_EMULATOR_CALL_LOG=str(call_log),
+    )
+    with open(tmp_path / "moto.log", "wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, str(ROOT / "scripts" / "emulator.py"), "-H", "127.0.0.1", "-p", str(port)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            urllib.request.urlopen(url + "/moto-api/data.json", timeout=2).read()
+            break
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                pytest.fail("slow emulator did not start")
+            time.sleep(0.3)
+    yield Emulator(url=url, port=port), call_log
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+def test_slow_resources_are_all_started_before_the_first_wait(slow_emulator, tmp_path):
+    """Proof of the parallel start, from the emulator's log of calls. Each slow resource turns
+    ready SLOW_SECONDS after its create call, and the log records the first time the emulator
+    reports it ready, which only a poll (a wait) sees. Had the playbook waited for one before
+    creating another, that ready report would come before the other's create call. Instead
+    every create call comes before the first ready report: all four were under way together."""
+    emulator, call_log = slow_emulator
+    extra = stack_vars("slow1", tmp_path)
+    started = time.monotonic()
+    run = run_playbook(PROVISION, env=emulator.env, extra_vars=extra)
+    elapsed = time.monotonic() - started
+    assert run.rc == 0, run.output[-8000:]
+
+    events = [json.loads(line) for line in call_log.read_text().splitlines()]
+    creates: dict[str, float] = {}
+    ready: dict[str, float] = {}
+    for event in events:
+        if event.get("action") in SLOW_KINDS:
+            kind = SLOW_KINDS[event["action"]]
+            assert kind not in creates, f"{event['action']} issued twice"
+            creates[kind] = event["t"]
+        elif "ready" in event:
+            ready.setdefault(event["ready"], event["t"])
+    assert set(creates) == set(SLOW_KINDS.values())
+    assert set(ready) == set(SLOW_KINDS.values()), f"not awaited: {set(SLOW_KINDS.values()) - set(ready)}"
+    origin = min(creates.values())
+    print(
+        "\ncreate calls, s after the first:",
+        {k: round(t - origin, 1) for k, t in sorted(creates.items(), key=lambda x: x[1])},
+    )
+    print(
+        "first ready report, s after the first create:",
+        {k: round(t - origin, 1) for k, t in sorted(ready.items(), key=lambda x: x[1])},
+    )
+    print(f"provision against {SLOW_SECONDS} s slow resources: {elapsed:.1f} s")
+    last_create, first_ready = max(creates.values()), min(ready.values())
+    assert last_create < first_ready, "a slow resource was awaited before every slow create call was issued"
+    # the waits said what they were waiting for while they waited
+    assert any("RETRYING" in line and "Wait for" in line for line in run.output.splitlines()), run.output[-4000:]
