@@ -6,6 +6,7 @@ port, so `make test` and a running `make demo` do not disturb each other).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -62,11 +63,13 @@ class Emulator:
         )
 
 
-@pytest.fixture(scope="session")
-def emulator(tmp_path_factory):
+@contextlib.contextmanager
+def running_emulator(log_dir: Path, **extra_env: str):
+    """Start scripts/emulator.py on a free port of 127.0.0.1 (extra_env: test hooks, ACM wait),
+    wait until it answers, yield its Emulator, stop it."""
     port = _free_port()
-    log = tmp_path_factory.mktemp("emulator") / "moto.log"
-    env = dict(os.environ, MOTO_ACM_VALIDATION_WAIT="1")
+    log = log_dir / "moto.log"
+    env = dict(os.environ, **extra_env)
     with open(log, "wb") as out:
         proc = subprocess.Popen(
             [sys.executable, str(ROOT / "scripts" / "emulator.py"), "-H", "127.0.0.1", "-p", str(port)],
@@ -85,12 +88,20 @@ def emulator(tmp_path_factory):
                 proc.kill()
                 pytest.fail(f"emulator did not start on {url}:\n{log.read_text()[-3000:]}")
             time.sleep(0.3)
-    yield Emulator(url=url, port=port)
-    proc.terminate()
     try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+        yield Emulator(url=url, port=port)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@pytest.fixture(scope="session")
+def emulator(tmp_path_factory):
+    with running_emulator(tmp_path_factory.mktemp("emulator"), MOTO_ACM_VALIDATION_WAIT="1") as running:
+        yield running
 
 
 RECAP = re.compile(

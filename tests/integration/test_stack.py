@@ -9,15 +9,11 @@ teardown leaves nothing tagged with the stack except the data it was told to kee
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import time
-import urllib.request
 
 import pytest
 
-from .conftest import ROOT, Emulator, _free_port, run_playbook
+from .conftest import ROOT, Emulator, run_playbook, running_emulator
 
 PROVISION = ROOT / "playbooks" / "provision.yml"
 TEARDOWN = ROOT / "playbooks" / "teardown.yml"
@@ -260,35 +256,14 @@ def slow_emulator(tmp_path):
     """A private emulator where NAT gateways, RDS instances, load balancers and certificates
     stay in their transitional state for SLOW_SECONDS after creation, logging every call and
     the first time it reports each of those resources ready."""
-    port = _free_port()
     call_log = tmp_path / "calls.jsonl"
-    env = dict(
-        os.environ,
+    with running_emulator(
+        tmp_path,
         MOTO_ACM_VALIDATION_WAIT=str(SLOW_SECONDS),
         WEBSTACK_EMULATOR_SLOW_SECONDS=str(SLOW_SECONDS),
         WEBSTACK_EMULATOR_CALL_LOG=str(call_log),
-    )
-    with open(tmp_path / "moto.log", "wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, str(ROOT / "scripts" / "emulator.py"), "-H", "127.0.0.1", "-p", str(port)],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env=env,
-        )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            urllib.request.urlopen(url + "/moto-api/data.json", timeout=2).read()
-            break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                pytest.fail("slow emulator did not start")
-            time.sleep(0.3)
-    yield Emulator(url=url, port=port), call_log
-    proc.terminate()
-    proc.wait(timeout=10)
+    ) as running:
+        yield running, call_log
 
 
 def test_slow_resources_are_all_started_before_the_first_wait(slow_emulator, tmp_path):
