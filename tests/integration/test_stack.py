@@ -142,10 +142,9 @@ def test_whole_stack_is_idempotent_truthful_and_torn_down_keeping_data(emulator,
     check = run_playbook(PROVISION, "--check", "--diff", env=emulator.env, extra_vars=extra)
     assert check.rc == 0, check.output[-8000:]
     assert check.changed == 0, check.output[-8000:]
+    # Timed here with other test workers sharing the cores: the 60 s goal is asserted on an
+    # otherwise idle machine by test_noop_provision_takes_under_a_minute (serial).
     print(f"\nfull provision: first run {first_seconds:.1f} s, no-op run {noop_seconds:.1f} s")
-    # The goal is under 60 s on an idle 2-core machine (not met yet: see the notes of issue 4).
-    # Here, with other test workers sharing the cores, only a regression bound is asserted.
-    assert noop_seconds < 300, f"a no-op provision took {noop_seconds:.1f} s"
 
     # ---- outputs.json and the printed summary
     out = json.loads(outputs_file.read_text())
@@ -305,3 +304,23 @@ def test_slow_resources_are_all_started_before_the_first_wait(slow_emulator, tmp
     assert last_create < first_ready, "a slow resource was awaited before every slow create call was issued"
     # the waits said what they were waiting for while they waited
     assert any("RETRYING" in line and "Wait for" in line for line in run.output.splitlines()), run.output[-4000:]
+
+
+NOOP_BUDGET_SECONDS = 60
+
+
+@pytest.mark.serial
+def test_noop_provision_takes_under_a_minute(tmp_path):
+    """A no-op run of the whole provision, on its own emulator, with no other test running
+    (the `serial` mark: `make test-integration` runs these after the parallel ones)."""
+    with running_emulator(tmp_path, MOTO_ACM_VALIDATION_WAIT="1") as emulator:
+        extra = stack_vars("timed1", tmp_path)
+        first = run_playbook(PROVISION, env=emulator.env, extra_vars=extra)
+        assert first.rc == 0, first.output[-8000:]
+        started = time.monotonic()
+        second = run_playbook(PROVISION, env=emulator.env, extra_vars=extra)
+        noop_seconds = time.monotonic() - started
+        assert second.rc == 0, second.output[-8000:]
+        assert second.changed == 0, second.output[-8000:]
+        print(f"\nno-op provision of the whole stack: {noop_seconds:.1f} s ({second.recap()['ok']} tasks ok)")
+        assert noop_seconds < NOOP_BUDGET_SECONDS, f"a no-op provision took {noop_seconds:.1f} s"

@@ -1,0 +1,64 @@
+"""scripts/load.py: bounded, counts failures honestly, loads only loopback."""
+
+from __future__ import annotations
+
+import importlib.util
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+SPEC = importlib.util.spec_from_file_location("load", Path(__file__).parents[3] / "scripts" / "load.py")
+load = importlib.util.module_from_spec(SPEC)
+SPEC.loader.exec_module(load)
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self):  # noqa: N802 (http.server's name)
+        status = 500 if self.path.startswith("/broken") else 200
+        body = b"ok"
+        self.send_response(status)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def server():
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def test_counts_successes_and_stops_at_the_request_budget(server):
+    result = load.run(server + "/", seconds=10, workers=3, requests=60)
+    assert result["requests"] == 60
+    assert result["ok"] == 60 and result["failed"] == 0
+    assert result["statuses"] == {"200": 60}
+    assert 0 < result["latency_ms"]["p50"] <= result["latency_ms"]["p99"] <= result["latency_ms"]["max"]
+
+
+def test_unexpected_status_counts_as_failure(server):
+    result = load.run(server + "/broken", seconds=10, workers=2, requests=10)
+    assert result["ok"] == 0 and result["failed"] == 10
+    assert result["failures"] == {"HTTP 500": 10}
+
+
+def test_refused_connections_count_as_failures_and_time_bounds_the_run():
+    result = load.run("http://127.0.0.1:9/", seconds=0.5, workers=1)
+    assert result["ok"] == 0 and result["failed"] > 0
+    assert result["seconds"] < 3
+
+
+def test_only_loopback_targets_are_loaded():
+    with pytest.raises(SystemExit, match="only 127.0.0.0/8"):
+        load.run("http://10.0.128.4/", seconds=1, workers=1)
