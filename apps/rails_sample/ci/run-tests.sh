@@ -65,6 +65,17 @@ SQL
          DATABASE_PASSWORD SECRET_KEY_BASE=$(head -c 48 /dev/urandom | od -An -tx1 | tr -d ' \n') \
          ACTIVE_STORAGE_SERVICE=local ACTIVE_STORAGE_ROOT=/tmp/prod-storage
 
+  step "the amazon (S3) service is built from the environment (endpoint, path style, keys)"
+  S3_BUCKET=uploads-bucket S3_ENDPOINT=http://127.0.0.1:9 AWS_REGION=ap-northeast-1 AWS_ACCESS_KEY_ID=test-key \
+  AWS_SECRET_ACCESS_KEY=test-secret ACTIVE_STORAGE_SERVICE=amazon bundle exec rails runner '
+    s = ActiveStorage::Blob.service
+    c = s.client.client.config
+    ok = s.is_a?(ActiveStorage::Service::S3Service) && s.bucket.name == "uploads-bucket" &&
+         c.endpoint.to_s == "http://127.0.0.1:9" && c.force_path_style && c.region == "ap-northeast-1" &&
+         c.credentials.access_key_id == "test-key"
+    abort("amazon service misconfigured: #{s.class} #{c.endpoint} #{c.force_path_style}") unless ok
+    puts "amazon service: bucket #{s.bucket.name} at #{c.endpoint}, path style"'
+
   step "db:migrate (RAILS_ENV=production)"
   bundle exec rails db:migrate
   charset=$(mariadb -N -e "SELECT CCSA.character_set_name FROM information_schema.TABLES T JOIN information_schema.COLLATION_CHARACTER_SET_APPLICABILITY CCSA ON CCSA.collation_name = T.table_collation WHERE T.table_schema='sample' AND T.table_name='posts'")
