@@ -22,7 +22,7 @@ export WEBSTACK_EMULATOR_PORT ?= 5000
 # molecule/ at the top level (the design card), not extensions/molecule
 export MOLECULE_GLOB := molecule/*/molecule.yml
 
-.PHONY: help venv demo down test test-lint test-sanity test-unit test-integration test-molecule \
+.PHONY: help venv demo down test test-lint test-sanity test-unit test-integration test-molecule test-apps \
         emulator-up emulator-down docker image build clean readmes teardown
 
 help: ## List the targets
@@ -63,7 +63,7 @@ emulator-down:
 	@scripts/emulator.sh stop
 
 # ---------------------------------------------------------------- tests
-test: venv test-lint test-sanity test-unit test-integration test-molecule ## Run every test
+test: venv test-lint test-sanity test-unit test-integration test-molecule test-apps ## Run every test
 
 test-lint: venv ## yamllint, ansible-lint (production profile), ruff
 	yamllint --strict .
@@ -90,6 +90,9 @@ image: docker ## Build the test-host base image (debootstrap; only when its reci
 
 test-molecule: venv image ## Molecule scenarios (all, or one: make test-molecule SCENARIO=bastion)
 	WEBSTACK_BASE_IMAGE_REF=$$(scripts/build-base-image.sh) molecule test $(if $(SCENARIO),-s $(SCENARIO),--all)
+
+test-apps: image ## The sample app's own tests (rails test, production boot) in kumo-webstack/ruby
+	apps/rails_sample/test.sh
 
 build: venv ## Build the collection tarball into build/
 	ansible-galaxy collection build --force --output-path build .
