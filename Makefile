@@ -88,8 +88,9 @@ docker: ## Make sure a Docker engine is running (installs Debian's docker.io as 
 image: docker ## Build the test-host base image (debootstrap; only when its recipe changed)
 	@scripts/build-base-image.sh >/dev/null
 
-test-molecule: venv image ## Molecule scenarios (all, or one: make test-molecule SCENARIO=bastion)
-	WEBSTACK_BASE_IMAGE_REF=$$(scripts/build-base-image.sh) molecule test $(if $(SCENARIO),-s $(SCENARIO),--all)
+test-molecule: venv image ## Molecule scenarios, MOLECULE_JOBS (2) at a time (or one: SCENARIO=bastion)
+	WEBSTACK_BASE_IMAGE_REF=$$(scripts/build-base-image.sh) \
+	  $(if $(SCENARIO),molecule test -s $(SCENARIO),scripts/molecule-all.sh)
 
 test-apps: image ## The sample app's own tests (rails test, production boot) in kumo-webstack/ruby
 	apps/rails_sample/test.sh

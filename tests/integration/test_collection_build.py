@@ -65,7 +65,7 @@ def test_built_collection_installs_and_runs(emulator, tmp_path):
     assert up.changed > 0
     # every role's task files were included from the installed copy, not from the checkout
     installed = f"{collections}/ansible_collections/kumo/webstack/roles/"
-    included = re.findall(r"^included: (\S+) for localhost", up.output, re.MULTILINE)
+    included = re.findall(r"^included: (/\S+) for localhost", up.output, re.MULTILINE)
     assert included, up.output[-3000:]
     assert all(path.startswith(installed) for path in included), included
     roles = {path[len(installed) :].split("/")[0] for path in included}

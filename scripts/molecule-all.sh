@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Run every Molecule scenario (or the ones named), MOLECULE_JOBS at a time. Scenarios name their
+# containers, networks and published ports after themselves, so they can run side by side.
+# Each scenario's output goes to .cache/molecule-logs/<scenario>.log; a failed scenario's log
+# tail is printed and the script exits 1 once all have ended.
+#
+#   scripts/molecule-all.sh                 # all scenarios under molecule/
+#   scripts/molecule-all.sh nginx_default   # just these
+#
+# Environment: MOLECULE_JOBS (default 2), WEBSTACK_BASE_IMAGE_REF (set by the Makefile).
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+jobs=${MOLECULE_JOBS:-2}
+logs="$root/.cache/molecule-logs"
+mkdir -p "$logs"
+
+if [ "$#" -gt 0 ]; then
+  scenarios=("$@")
+else
+  mapfile -t scenarios < <(find molecule -mindepth 2 -maxdepth 2 -name molecule.yml -printf '%h\n' | xargs -n1 basename | sort)
+fi
+[ "${#scenarios[@]}" -gt 0 ] || { echo "molecule-all: no scenario found under molecule/" >&2; exit 1; }
+
+run_one() {
+  local scenario=$1 log="$logs/$1.log" started rc
+  started=$(date +%s)
+  echo "molecule: $scenario started"
+  if molecule test -s "$scenario" >"$log" 2>&1; then rc=0; else rc=$?; fi
+  echo "$rc $(( $(date +%s) - started ))" >"$log.status"
+  if [ "$rc" -eq 0 ]; then
+    echo "molecule: $scenario passed in $(( $(date +%s) - started )) s"
+  else
+    echo "molecule: $scenario FAILED (rc $rc) after $(( $(date +%s) - started )) s; last lines of $log:"
+    tail -n 60 "$log" | sed "s/^/  [$scenario] /"
+  fi
+  return 0
+}
+export -f run_one
+export logs
+
+rm -f "$logs"/*.status
+printf '%s\n' "${scenarios[@]}" | xargs -P "$jobs" -I{} bash -c 'run_one "$@"' _ {}
+
+failed=()
+for scenario in "${scenarios[@]}"; do
+  read -r rc _ <"$logs/$scenario.log.status" || rc=1
+  [ "$rc" -eq 0 ] || failed+=("$scenario")
+done
+if [ "${#failed[@]}" -gt 0 ]; then
+  echo "molecule-all: failed: ${failed[*]} (logs in $logs)" >&2
+  exit 1
+fi
+echo "molecule-all: ${#scenarios[@]} scenario(s) passed"
