@@ -1,13 +1,6 @@
 # Copyright: kumo.webstack developers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
-import os
-
-from ansible.errors import AnsibleParserError
-from ansible.module_utils.common.text.converters import to_native
-from ansible.plugins.inventory import BaseInventoryPlugin
-from ansible.utils.vars import load_extra_vars
-
 DOCUMENTATION = r"""
 name: twin
 short_description: The hosts of a stack's local twin (bastion and web servers as containers)
@@ -58,6 +51,13 @@ plugin: kumo.webstack.twin
 # ansible-playbook -i inventories/local playbooks/configure.yml -e webstack_name=demo
 # reaches the groups bastion and web of .webstack/inventory-demo.yml
 """
+
+import os  # noqa: E402
+
+from ansible.errors import AnsibleParserError  # noqa: E402
+from ansible.module_utils.common.text.converters import to_native  # noqa: E402
+from ansible.plugins.inventory import BaseInventoryPlugin  # noqa: E402
+from ansible.utils.vars import load_extra_vars  # noqa: E402
 
 
 class InventoryModule(BaseInventoryPlugin):
