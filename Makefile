@@ -38,7 +38,7 @@ $(STAMP): requirements.txt
 venv: $(STAMP) ## Create .venv and install the pinned tool chain
 
 # ---------------------------------------------------------------- the demo
-demo: venv emulator-up ## Provision the stack into the embedded emulator and print its summary
+demo: venv image emulator-up ## Provision the stack into the embedded emulator, start its local twin, print its summary
 	ansible-playbook -i inventories/local site.yml -e webstack_name=$(WEBSTACK_NAME)
 	@echo
 	@echo "Outputs:  $(STATE)/outputs.json"
@@ -53,7 +53,9 @@ teardown: venv emulator-up ## Remove the demo stack from the emulator (keeps dat
 readmes: venv ## Regenerate the role READMEs from meta/argument_specs.yml
 	python scripts/role_readme.py
 
-down: ## Stop everything `make demo` started
+down: ## Stop everything `make demo` started (the twin's database volume is kept)
+	@if [ -x $(BIN)/ansible-playbook ] && command -v docker >/dev/null; then \
+	  ansible-playbook -i inventories/local playbooks/twin.yml -e webstack_name=$(WEBSTACK_NAME) -e twin_state=absent >/dev/null; fi
 	@scripts/emulator.sh stop
 
 emulator-up: venv

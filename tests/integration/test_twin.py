@@ -1,0 +1,329 @@
+"""The local twin (roles/twin, playbooks/twin.yml, inventories/local) end to end.
+
+The AWS side is only what the twin reads, made with boto3 in the session emulator (a full
+provision costs minutes and has its own tests): a VPC with two subnets, the admin key pair,
+a bastion and two web instances, a target group with a health check that is not the role's
+default (so the test sees that the lb is rendered from the emulator), an ALB with the 80 ->
+443 redirect and an HTTPS listener. outputs.json is written in the shape playbooks/provision.yml
+writes it (the compute, database and loadbalancer keys are those roles' *_outputs facts).
+
+Then the twin is started, probed from the host (SSH, packet filters, HTTP, TLS, S3, MariaDB),
+used through inventories/local, run again (no change), checked in check mode, and removed.
+Stack name, ports and state dir are the test's own, so it can run beside other tests.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import secrets
+import shutil
+import socket
+import ssl
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from .conftest import ROOT, _free_port, run_playbook
+
+TWIN = ROOT / "playbooks" / "twin.yml"
+DRAIN_READY = ROOT / "tests" / "integration" / "playbooks" / "twin_drain_ready.yml"
+LOCAL = ROOT / "inventories" / "local"
+
+
+def _docker_ready() -> str | None:
+    """The base image reference, or None when Docker or the image is missing."""
+    if not shutil.which("docker") or os.geteuid() != 0:
+        return None
+    image = subprocess.run(
+        [str(ROOT / "scripts" / "build-base-image.sh"), "--print"], capture_output=True, text=True
+    ).stdout.strip()
+    if not image or subprocess.run(["docker", "image", "inspect", image], capture_output=True).returncode != 0:
+        return None
+    return image
+
+
+BASE_IMAGE = _docker_ready()
+pytestmark = [
+    pytest.mark.emulator,
+    pytest.mark.skipif(BASE_IMAGE is None, reason="needs root, Docker and the base image (make image)"),
+]
+
+
+def docker(*args: str, check: bool = True, **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run(["docker", *args], capture_output=True, text=True, check=check, **kwargs)
+
+
+def remove_twin(stack: str) -> None:
+    """Remove whatever of the stack's twin is left (containers, networks, volume)."""
+    label = f"label=kumo.webstack.stack={stack}"
+    ids = docker("ps", "-aq", "--filter", label, check=False).stdout.split()
+    if ids:
+        docker("rm", "-f", *ids, check=False)
+    nets = docker("network", "ls", "-q", "--filter", label, check=False).stdout.split()
+    if nets:
+        docker("network", "rm", *nets, check=False)
+    docker("volume", "rm", "-f", f"{stack}-twin-db", check=False)
+
+
+def make_aws_side(emulator, stack: str, state_dir: Path, key_file: Path) -> dict:
+    """What the twin reads, made with boto3; returns the outputs.json content (also written)."""
+    ec2 = emulator.client("ec2")
+    elb = emulator.client("elbv2")
+    acm = emulator.client("acm")
+    s3 = emulator.client("s3")
+    domain = f"{stack}.kumo-webstack.example"
+
+    vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    subnets = [
+        ec2.create_subnet(VpcId=vpc, CidrBlock=cidr, AvailabilityZone=az)["Subnet"]["SubnetId"]
+        for cidr, az in (("10.0.0.0/24", "ap-northeast-1a"), ("10.0.1.0/24", "ap-northeast-1c"))
+    ]
+    subprocess.run(
+        ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"{stack}-admin", "-f", str(key_file)], check=True
+    )
+    ec2.import_key_pair(KeyName=f"{stack}-admin", PublicKeyMaterial=key_file.with_suffix(".pub").read_bytes())
+    image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+
+    def launch(name: str, subnet: str) -> str:
+        return ec2.run_instances(
+            ImageId=image,
+            InstanceType="t3.micro",
+            MinCount=1,
+            MaxCount=1,
+            SubnetId=subnet,
+            KeyName=f"{stack}-admin",
+            TagSpecifications=[
+                {"ResourceType": "instance", "Tags": [{"Key": "Name", "Value": name}, {"Key": "Stack", "Value": stack}]}
+            ],
+        )["Instances"][0]["InstanceId"]
+
+    bastion = launch(f"{stack}-bastion", subnets[0])
+    web = [
+        {"name": f"{stack}-web-{i + 1}", "instance_id": launch(f"{stack}-web-{i + 1}", s)}
+        for i, s in enumerate(subnets)
+    ]
+
+    tg = elb.create_target_group(
+        Name=f"{stack}-web",
+        Protocol="HTTP",
+        Port=80,
+        VpcId=vpc,
+        TargetType="instance",
+        HealthCheckProtocol="HTTP",
+        HealthCheckPath="/up",
+        HealthCheckIntervalSeconds=7,
+        HealthCheckTimeoutSeconds=4,
+        HealthyThresholdCount=3,
+        UnhealthyThresholdCount=4,
+        Matcher={"HttpCode": "200"},
+    )["TargetGroups"][0]["TargetGroupArn"]
+    elb.register_targets(TargetGroupArn=tg, Targets=[{"Id": w["instance_id"], "Port": 80} for w in web])
+    alb = elb.create_load_balancer(Name=f"{stack}-alb", Subnets=subnets, Scheme="internet-facing", Type="application")[
+        "LoadBalancers"
+    ][0]["LoadBalancerArn"]
+    certificate = acm.request_certificate(DomainName=domain, ValidationMethod="DNS")["CertificateArn"]
+    elb.create_listener(
+        LoadBalancerArn=alb,
+        Protocol="HTTP",
+        Port=80,
+        DefaultActions=[
+            {
+                "Type": "redirect",
+                "RedirectConfig": {"Protocol": "HTTPS", "Port": "443", "StatusCode": "HTTP_301"},
+            }
+        ],
+    )
+    elb.create_listener(
+        LoadBalancerArn=alb,
+        Protocol="HTTPS",
+        Port=443,
+        SslPolicy="ELBSecurityPolicy-TLS13-1-2-2021-06",
+        Certificates=[{"CertificateArn": certificate}],
+        DefaultActions=[{"Type": "forward", "TargetGroupArn": tg}],
+    )
+    bucket = f"{stack}-uploads"
+    s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "ap-northeast-1"})
+
+    password_file = state_dir / "db-master-password"
+    password_file.write_text("Tw1n'pa\\ss" + secrets.token_hex(8) + "\n")
+    password_file.chmod(0o600)
+    outputs = {
+        "stack": stack,
+        "compute": {
+            "key_name": f"{stack}-admin",
+            "private_key_path": str(key_file),
+            "ssh_user": "ec2-user",
+            "bastion": {"instance_id": bastion},
+            "web": web,
+        },
+        "database": {"db_name": "app", "master_username": "admin", "password_file": str(password_file), "port": 3306},
+        "loadbalancer": {"arn": alb, "target_group_arn": tg, "target_group_name": f"{stack}-web"},
+        "storage": {"bucket": bucket},
+    }
+    (state_dir / "outputs.json").write_text(json.dumps(outputs, indent=2))
+    return outputs
+
+
+def ansible_cli(tool: str, *args: str, env: dict, extra_vars: dict) -> subprocess.CompletedProcess:
+    """ansible or ansible-inventory on inventories/local, from the checkout."""
+    cmd = [str(Path(sys.executable).parent / tool), "-i", str(LOCAL), *args, "-e", json.dumps(extra_vars)]
+    return subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT, timeout=300)
+
+
+def ssh_command(key: Path, known_hosts: Path, port: int, *, jump_to: str | None = None) -> list[str]:
+    options = ["-o", "IdentitiesOnly=yes", "-o", "StrictHostKeyChecking=yes", "-o", f"UserKnownHostsFile={known_hosts}"]
+    options += ["-o", "BatchMode=yes", "-o", "ConnectTimeout=15", "-i", str(key)]
+    if jump_to is None:
+        return ["ssh", *options, "-p", str(port), "ec2-user@127.0.0.1"]
+    proxy = " ".join(["ssh", "-W", "%h:%p", "-q", *options, "-p", str(port), "ec2-user@127.0.0.1"])
+    return ["ssh", *options, "-o", f"ProxyCommand={proxy}", f"ec2-user@{jump_to}"]
+
+
+def test_twin_end_to_end(emulator, tmp_path):
+    stack = "tw" + secrets.token_hex(3)
+    state_dir = tmp_path / "state"
+    state_dir.mkdir(mode=0o700)
+    key = tmp_path / f"{stack}-admin"
+    ports = {
+        "twin_bastion_ssh_port": _free_port(),
+        "twin_lb_http_port": _free_port(),
+        "twin_lb_https_port": _free_port(),
+    }
+    extra_vars = {"webstack_name": stack, "webstack_state_dir": str(state_dir), **ports}
+    env = dict(emulator.env, WEBSTACK_BASE_IMAGE_REF=BASE_IMAGE, WEBSTACK_NAME="not-this-stack")
+
+    def run(*args, **more_vars):
+        return run_playbook(TWIN, "-i", str(LOCAL), *args, env=env, extra_vars={**extra_vars, **more_vars})
+
+    outputs = make_aws_side(emulator, stack, state_dir, key)
+    web = outputs["compute"]["web"]
+    twin_dir = state_dir / f"twin-{stack}"
+    try:
+        first = run()
+        assert first.rc == 0, first.output[-6000:]
+        assert first.changed > 0
+
+        # ---- the containers and networks, named after the stack and the instances
+        names = docker("ps", "--filter", f"label=kumo.webstack.stack={stack}", "--format", "{{.Names}}").stdout.split()
+        assert sorted(names) == sorted(
+            [f"{stack}-bastion", f"{stack}-db", f"{stack}-lb", f"{stack}-s3"] + [w["name"] for w in web]
+        )
+        label = docker("inspect", "-f", '{{ index .Config.Labels "kumo.webstack.instance-id" }}', web[0]["name"])
+        assert label.stdout.strip() == web[0]["instance_id"]
+        inventory = (state_dir / f"inventory-{stack}.yml").read_text()
+
+        # ---- SSH: the bastion on 127.0.0.1 with the stack key; a web server only through it
+        known_hosts = twin_dir / "known_hosts"
+        port = ports["twin_bastion_ssh_port"]
+        bastion = subprocess.run([*ssh_command(key, known_hosts, port), "hostname"], capture_output=True, text=True)
+        assert bastion.returncode == 0, bastion.stderr
+        assert bastion.stdout.strip() == f"{stack}-bastion"
+        jumped = subprocess.run(
+            [*ssh_command(key, known_hosts, port, jump_to=web[0]["name"]), "hostname; echo $SSH_CONNECTION"],
+            capture_output=True,
+            text=True,
+        )
+        assert jumped.returncode == 0, jumped.stderr
+        hostname, connection = jumped.stdout.strip().splitlines()
+        assert hostname == web[0]["name"]
+        bastion_private = docker(
+            "inspect",
+            "-f",
+            f'{{{{ (index .NetworkSettings.Networks "{stack}-twin-private").IPAddress }}}}',
+            f"{stack}-bastion",
+        ).stdout.strip()
+        assert connection.split()[0] == bastion_private
+        web_ip = connection.split()[2]
+        with pytest.raises(OSError):  # filtered: the host cannot open the web server's SSH
+            socket.create_connection((web_ip, 22), timeout=3).close()
+
+        # ---- the lb: rendered from the emulator's ALB and target group
+        haproxy = (twin_dir / "lb" / "haproxy.cfg").read_text()
+        for w in web:
+            assert f"server {w['instance_id']} {w['name']}:80" in haproxy
+        assert "option httpchk GET /up" in haproxy
+        assert "inter 7s rise 3 fall 4" in haproxy
+        assert "timeout check 4s" in haproxy
+        assert "ssl-min-ver TLSv1.2" in haproxy
+
+        http_conn = http.client.HTTPConnection("127.0.0.1", ports["twin_lb_http_port"], timeout=10)
+        http_conn.request("GET", "/posts?page=2")
+        answer = http_conn.getresponse()
+        assert answer.status == 301
+        assert answer.getheader("Location") == f"https://127.0.0.1:{ports['twin_lb_https_port']}/posts?page=2"
+
+        context = ssl.create_default_context(cafile=str(twin_dir / "tls" / "lb.crt"))
+        domain = f"{stack}.kumo-webstack.example"
+        with socket.create_connection(("127.0.0.1", ports["twin_lb_https_port"]), timeout=10) as raw:
+            with context.wrap_socket(raw, server_hostname=domain) as tls:
+                assert tls.version() in ("TLSv1.2", "TLSv1.3")
+                tls.sendall(f"GET / HTTP/1.1\r\nHost: {domain}\r\nConnection: close\r\n\r\n".encode())
+                status_line = tls.recv(4096).split(b"\r\n", 1)[0]
+        assert status_line.split()[1] == b"503", status_line  # no app behind it yet, but our cert
+
+        # ---- the inventory: groups bastion and web through inventories/local
+        assert f"{stack}-bastion" in inventory
+        ping = ansible_cli("ansible", "bastion:web", "-m", "ansible.builtin.ping", env=env, extra_vars=extra_vars)
+        assert ping.returncode == 0, ping.stdout[-3000:] + ping.stderr[-2000:]
+        for name in [f"{stack}-bastion"] + [w["name"] for w in web]:
+            assert f"{name} | SUCCESS" in ping.stdout
+
+        # ---- S3 is the emulator, reached from a web server; the database has the master user
+        host_vars = ansible_cli("ansible-inventory", "--host", web[0]["name"], env=env, extra_vars=extra_vars)
+        s3_endpoint = json.loads(host_vars.stdout)["twin_outputs"]["s3_endpoint"]
+        url = f"{s3_endpoint}/{outputs['storage']['bucket']}"
+        script = f"import urllib.request; print(urllib.request.urlopen({url!r}, timeout=10).read().decode())"
+        listing = docker("exec", web[0]["name"], "python3", "-c", script).stdout
+        assert "<ListBucketResult" in listing and outputs["storage"]["bucket"] in listing
+        password = Path(outputs["database"]["password_file"]).read_text().strip()
+        query = "SELECT schema_name FROM information_schema.schemata WHERE schema_name = 'app'"
+        mariadb = ["mariadb", "--protocol=TCP", "-h127.0.0.1", "-uadmin", "-N", "-e", query]
+        schema = docker("exec", "-e", f"MYSQL_PWD={password}", f"{stack}-db", *mariadb)
+        assert schema.stdout.strip() == "app"
+
+        # ---- drain and ready one server through the lb's runtime API
+        def drain_ready(step, instance_id):
+            extra = {**extra_vars, "twin_instance_id": instance_id, "step": step}
+            return run_playbook(DRAIN_READY, "-i", str(LOCAL), env=env, extra_vars=extra)
+
+        def lb_state(instance_id):
+            out = docker(
+                "exec",
+                f"{stack}-lb",
+                "python3",
+                "/usr/local/etc/haproxy/runtime.py",
+                "show",
+                f"{stack}-web",
+                instance_id,
+            )
+            return json.loads(out.stdout)["admin"]
+
+        drain = drain_ready("drain", web[0]["instance_id"])
+        assert drain.rc == 0 and drain.changed == 1, drain.output[-3000:]
+        assert lb_state(web[0]["instance_id"]) == "drain"
+        assert lb_state(web[1]["instance_id"]) == "ready"
+        ready = drain_ready("ready", web[0]["instance_id"])
+        assert ready.rc == 0 and ready.changed == 1, ready.output[-3000:]
+        assert lb_state(web[0]["instance_id"]) == "ready"
+
+        # ---- idempotence and check mode
+        second = run()
+        assert second.rc == 0, second.output[-6000:]
+        assert second.changed == 0, second.output[-6000:]
+        check = run("--check", "--diff")
+        assert check.rc == 0, check.output[-6000:]
+        assert check.changed == 0, check.output[-6000:]
+
+        # ---- absent: containers, networks and inventory go; the database volume stays
+        absent = run(twin_state="absent")
+        assert absent.rc == 0, absent.output[-6000:]
+        assert docker("ps", "-aq", "--filter", f"label=kumo.webstack.stack={stack}").stdout.split() == []
+        assert docker("network", "ls", "-q", "--filter", f"label=kumo.webstack.stack={stack}").stdout.split() == []
+        assert docker("volume", "inspect", f"{stack}-twin-db", check=False).returncode == 0
+        assert not (state_dir / f"inventory-{stack}.yml").exists()
+    finally:
+        remove_twin(stack)
