@@ -1,0 +1,118 @@
+#!/usr/bin/env python3
+"""`make bench`: requests per second and latency percentiles through the local twin's load
+balancer, for the app's listing page and for a precompiled static asset, with the app served
+by Puma and by Unicorn in turn. nginx must serve the static asset at least --min-ratio times
+the app's rate (exit 1 otherwise).
+
+    scripts/bench.py                       # both servers, 20 s per measurement
+    scripts/bench.py --servers puma --seconds 10
+
+It switches the web servers between Puma and Unicorn with playbooks/configure.yml
+(-e rails_app_server=...), so it needs the twin of `make demo` running. It leaves the
+servers on the last one listed (Puma by default, the demo's setting). Every load is bounded
+(scripts/load.py) and goes to 127.0.0.1 only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import ssl
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "scripts"))
+
+import load  # noqa: E402 (scripts/ is not a package)
+
+ASSET = re.compile(r'href="(/assets/[^"]+\.css)"')
+
+
+def insecure_context() -> ssl.SSLContext:
+    # The twin's certificate is self-signed for the stack's domain; this is 127.0.0.1.
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+def find_asset(app_url: str) -> str:
+    with urllib.request.urlopen(app_url + "/posts", context=insecure_context(), timeout=10) as response:
+        page = response.read().decode()
+    match = ASSET.search(page)
+    if not match:
+        raise SystemExit("bench: the listing page links no precompiled stylesheet (/assets/...css)")
+    return match.group(1)
+
+
+def switch(server: str, stack: str) -> None:
+    print(f"bench: serving the app with {server} (playbooks/configure.yml) ...", flush=True)
+    cmd = [
+        str(Path(sys.executable).parent / "ansible-playbook"),
+        "-i",
+        str(ROOT / "inventories" / "local"),
+        str(ROOT / "playbooks" / "configure.yml"),
+        "-e",
+        f"webstack_name={stack}",
+        "-e",
+        f"rails_app_server={server}",
+    ]
+    proc = subprocess.run(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if proc.returncode != 0:
+        sys.stdout.write(proc.stdout[-4000:])
+        raise SystemExit(f"bench: switching to {server} failed")
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--servers", nargs="+", default=["unicorn", "puma"], choices=["puma", "unicorn"])
+    parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--workers", type=int, default=8)
+    parser.add_argument("--min-ratio", type=float, default=20.0)
+    parser.add_argument("--no-switch", action="store_true", help="measure whatever server is running now")
+    parser.add_argument("--outputs", default=str(ROOT / ".webstack" / "outputs.json"))
+    args = parser.parse_args(argv)
+
+    outputs = json.loads(Path(args.outputs).read_text())
+    app_url = outputs.get("app_url")
+    if not app_url:
+        raise SystemExit(f"bench: no app_url in {args.outputs}: run `make demo` first")
+    stack = outputs.get("stack") or os.environ.get("WEBSTACK_NAME", "demo")
+
+    rows = []
+    ok = True
+    for server in args.servers:
+        if not args.no_switch:
+            switch(server, stack)
+        asset = find_asset(app_url)
+        page = load.run(app_url + "/posts", args.seconds, args.workers, insecure=True)
+        static = load.run(app_url + asset, args.seconds, args.workers, insecure=True)
+        ratio = static["rps"] / page["rps"] if page["rps"] else float("inf")
+        rows.append((server, page, static, ratio))
+        if page["failed"] or static["failed"] or ratio < args.min_ratio:
+            ok = False
+
+    print(f"\nbench: {app_url}, {args.workers} workers, {args.seconds:.0f} s per row (TLS through the twin lb)")
+    print(f"{'server':8} {'what':22} {'req/s':>9} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} {'failed':>7}")
+    for server, page, static, ratio in rows:
+        for what, r in (("listing page /posts", page), ("static asset", static)):
+            lat = r["latency_ms"]
+            print(
+                f"{server:8} {what:22} {r['rps']:9.1f} {lat['p50']:8.1f} {lat['p90']:8.1f} {lat['p99']:8.1f} "
+                f"{r['failed']:7d}"
+            )
+        print(f"{server:8} {'static / page':22} {ratio:9.1f}x (needs >= {args.min_ratio:.0f}x)")
+    results = [{"server": s, "page": p, "static": st, "ratio": round(r, 1)} for s, p, st, r in rows]
+    out = ROOT / ".webstack" / "bench.json"
+    out.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"bench: details in {out}")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
