@@ -255,7 +255,7 @@ def requirements(collection: dict, runtime: dict, host_role: bool = False) -> li
     if host_role:
         intro = (
             "Configures the hosts it runs on, as root (`become: true`): Debian 12 or Amazon Linux 2023 "
-            "(the Molecule scenarios test Debian 12), with facts gathered or gathered by the role."
+            "(the Molecule scenarios test Debian 12). The role gathers the facts it needs if the play did not."
         )
     else:
         intro = (
