@@ -1,0 +1,120 @@
+"""Emulator fixes for the storage area (the uploads bucket's policy on object requests).
+
+Each fix is a place where moto answers unlike AWS in a way that would make a correct playbook
+look wrong against the emulator. None of them changes what a real account would do.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import threading
+
+# Requests that arrive from these loopback addresses come from the local twin's S3 forwarder
+# (roles/twin/files/forward.py connects from 127.0.0.2): they stand for the web servers'
+# requests on AWS, which reach S3 over HTTPS through the VPC's S3 gateway endpoint.
+ENDPOINT_PEERS = set(filter(None, os.environ.get("WEBSTACK_EMULATOR_VPCE_PEERS", "127.0.0.2").split(",")))
+
+_request = threading.local()
+
+NEGATED = {"StringNotEquals", "StringNotLike", "ArnNotEquals", "ArnNotLike"}
+
+
+def _matches(operator: str, expected: list[str], actual: str | None) -> bool:
+    """One condition operator on one context key, with IAM's rule for a missing key: a
+    positive operator does not match, a negated one does."""
+    if actual is None:
+        return operator in NEGATED
+    base = operator.replace("Not", "", 1) if operator in NEGATED else operator
+    if base in ("StringEquals", "ArnEquals"):
+        hit = actual in expected
+    elif base in ("StringLike", "ArnLike"):
+        hit = any(fnmatch.fnmatchcase(actual, pattern) for pattern in expected)
+    elif base == "Bool":
+        hit = actual.lower() in [e.lower() for e in expected]
+    else:
+        raise ValueError(f"unsupported condition operator {operator}")
+    return not hit if operator in NEGATED else hit
+
+
+def _statement_applies(statement: dict, context: dict[str, str]) -> bool:
+    for operator, keys in (statement.get("Condition") or {}).items():
+        for key, expected in keys.items():
+            expected = expected if isinstance(expected, list) else [expected]
+            if not _matches(operator, [str(e) for e in expected], context.get(key)):
+                return False
+    return True
+
+
+def _bucket_policy_conditions() -> None:
+    # Object requests against a bucket policy: moto evaluates a statement's Condition with no
+    # request context at all, and answers DENIED whenever a condition does not hold, whatever
+    # the statement's Effect. So the uploads bucket's policy (deny object access without TLS,
+    # and outside the VPC endpoint unless the web role asks) denies every object request, even
+    # the web servers'. Here conditions are evaluated with IAM's semantics (a statement whose
+    # condition does not hold does not apply) against the context the emulator can know:
+    # aws:SecureTransport (the emulator is plain HTTP: false) and aws:SourceVpce. Requests from
+    # the twin's forwarder carry the VPC endpoint the policy names, and TLS, as the web
+    # servers' requests do on AWS. aws:PrincipalArn is unknown here (moto has no principal for
+    # a request), so a statement keyed on it treats it as missing.
+    from moto.ec2.models import ec2_backends
+    from moto.iam.access_control import IAMPolicyStatement, PermissionResult
+    from moto.s3.models import FakeBucket
+    from moto.s3.responses import S3Response
+
+    original_key_response = S3Response.key_response
+
+    def key_response(self, request, full_url, headers):
+        environ = getattr(request, "environ", {}) or {}
+        _request.peer = environ.get("REMOTE_ADDR")
+        try:
+            return original_key_response(self, request, full_url, headers)
+        finally:
+            _request.peer = None
+
+    def endpoint_ids(bucket) -> set[str]:
+        ids = set()
+        for backend in ec2_backends.get(bucket.account_id, {}).values():
+            for endpoint in getattr(backend, "vpc_end_points", {}).values():
+                if endpoint.service_name.endswith(".s3"):
+                    ids.add(endpoint.id)
+        return ids
+
+    def get_permission(self, action, resource):
+        if self.policy is None:
+            return PermissionResult.NEUTRAL
+        import json
+
+        policy = json.loads(self.policy.decode() if isinstance(self.policy, bytes) else self.policy)
+        statements = policy["Statement"] if isinstance(policy["Statement"], list) else [policy["Statement"]]
+        through_endpoint = getattr(_request, "peer", None) in ENDPOINT_PEERS
+        permitted = False
+        for statement in statements:
+            context = {"aws:SecureTransport": "true" if through_endpoint else "false"}
+            if through_endpoint:
+                named = [
+                    value
+                    for op, keys in (statement.get("Condition") or {}).items()
+                    for key, values in keys.items()
+                    if key == "aws:SourceVpce"
+                    for value in (values if isinstance(values, list) else [values])
+                ]
+                real = [v for v in named if v in endpoint_ids(self)]
+                if real:
+                    context["aws:SourceVpce"] = real[0]
+            if not _statement_applies(statement, context):
+                continue
+            bare = {k: v for k, v in statement.items() if k != "Condition"}
+            result = IAMPolicyStatement(bare).is_action_permitted(action, resource)
+            if result == PermissionResult.DENIED:
+                return result
+            if result == PermissionResult.PERMITTED:
+                permitted = True
+        return PermissionResult.PERMITTED if permitted else PermissionResult.NEUTRAL
+
+    S3Response.key_response = key_response
+    FakeBucket.get_permission = get_permission
+
+
+def apply() -> None:
+    _bucket_policy_conditions()
