@@ -1,0 +1,5 @@
+module ApplicationHelper
+  def app_revision
+    RailsSample.revision
+  end
+end

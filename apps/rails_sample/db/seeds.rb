@@ -1,0 +1,1 @@
+# Nothing to seed: posts are created through the app.
