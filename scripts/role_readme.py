@@ -245,22 +245,35 @@ def dependencies(role_dir: Path, options: dict) -> list[str]:
     return out
 
 
-def requirements(collection: dict, runtime: dict) -> list[str]:
-    out = [
-        "Runs on `localhost` against the AWS API through the `amazon.aws` collection (boto3 and "
-        "botocore on the controller); it manages no remote host. Credentials come from the usual "
-        "AWS sources, the region (and endpoint) from `module_defaults` for `group/kumo.webstack.aws`.",
-        "",
-        "The collection's requirements:",
-        "",
-    ]
+def is_host_role(role_dir: Path) -> bool:
+    """A role that configures the hosts it runs on, not the AWS API (no `aws` galaxy tag)."""
+    meta = _load(role_dir / "meta" / "main.yml")
+    return "aws" not in ((meta.get("galaxy_info") or {}).get("galaxy_tags") or [])
+
+
+def requirements(collection: dict, runtime: dict, host_role: bool = False) -> list[str]:
+    if host_role:
+        intro = (
+            "Configures the hosts it runs on, as root (`become: true`): Debian 12 or Amazon Linux 2023 "
+            "(the Molecule scenarios test Debian 12), with facts gathered or gathered by the role."
+        )
+    else:
+        intro = (
+            "Runs on `localhost` against the AWS API through the `amazon.aws` collection (boto3 and "
+            "botocore on the controller); it manages no remote host. Credentials come from the usual "
+            "AWS sources, the region (and endpoint) from `module_defaults` for `group/kumo.webstack.aws`."
+        )
+    out = [intro, "", "The collection's requirements:", ""]
     if runtime.get("requires_ansible"):
         out.append(f"- ansible-core {code(runtime['requires_ansible'])}")
     out += [f"- {code(name)} {code(version)}" for name, version in (collection.get("dependencies") or {}).items()]
     return out
 
 
-def example(fqcn: str) -> list[str]:
+def example(fqcn: str, host_role: bool = False) -> list[str]:
+    if host_role:
+        play = [{"hosts": "web", "become": True, "roles": [{"role": fqcn}]}]
+        return ["```yaml", _dump(play, False), "```"]
     play = [
         {
             "hosts": "localhost",
@@ -300,11 +313,11 @@ def render(role_dir: Path | str, root: Path | str | None = None) -> str:
     for para in paragraphs(main.get("short_description")) + paragraphs(main.get("description")):
         lines += [para, ""]
     sections = [
-        ("Requirements", requirements(collection, runtime)),
+        ("Requirements", requirements(collection, runtime, is_host_role(role_dir))),
         ("Role Variables", role_variables(options)),
         ("Entry points", entry_points(specs, options)),
         ("Dependencies", dependencies(role_dir, options)),
-        ("Example Playbook", example(fqcn)),
+        ("Example Playbook", example(fqcn, is_host_role(role_dir))),
         ("License", [" OR ".join(licenses) or "See the collection."]),
         ("Author", author),
     ]
