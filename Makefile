@@ -82,7 +82,7 @@ test-unit: venv ## Unit tests (no emulator, no containers)
 
 test-integration: venv ## Playbooks and modules against the embedded emulator (parallel, then the timed tests alone)
 	pytest -n $(TEST_WORKERS) --durations=15 -m 'not serial' tests/integration
-	pytest --durations=5 -m serial tests/integration
+	pytest --durations=5 -rP -m serial tests/integration
 
 docker: ## Make sure a Docker engine is running (installs Debian's docker.io as root)
 	@scripts/ensure-docker.sh

@@ -37,8 +37,9 @@ def percentile(sorted_values: list[float], fraction: float) -> float:
 
 
 class Worker(threading.Thread):
-    def __init__(self, target, deadline: float, budget: Budget, ok_status: set[int], timeout: float):
+    def __init__(self, target, deadline, budget, ok_status, timeout, stop: threading.Event | None = None):
         super().__init__(daemon=True)
+        self.stop = stop or threading.Event()
         self.target = target
         self.deadline = deadline
         self.budget = budget
@@ -57,7 +58,7 @@ class Worker(threading.Thread):
 
     def run(self) -> None:
         _scheme, _host, _port, path, _context = self.target
-        while time.monotonic() < self.deadline and self.budget.take():
+        while time.monotonic() < self.deadline and not self.stop.is_set() and self.budget.take():
             started = time.monotonic()
             try:
                 if self.conn is None:
@@ -124,13 +125,17 @@ def parse_target(url: str, insecure: bool, cafile: str | None):
     return parts.scheme, parts.hostname, port, path, context
 
 
-def run(url, seconds, workers, requests=None, ok_status=(200,), insecure=False, cafile=None, timeout=10.0) -> dict:
+def run(
+    url, seconds, workers, requests=None, ok_status=(200,), insecure=False, cafile=None, timeout=10.0, stop=None
+) -> dict:
+    """The load as a function: `stop` (a threading.Event) ends it early, e.g. when the deploy
+    it runs beside has finished; `seconds` still bounds it."""
     seconds = min(float(seconds), MAX_SECONDS)
     target = parse_target(url, insecure, cafile)
     started = time.monotonic()
     deadline = started + seconds
     budget = Budget(requests)
-    pool = [Worker(target, deadline, budget, set(ok_status), timeout) for _ in range(workers)]
+    pool = [Worker(target, deadline, budget, set(ok_status), timeout, stop) for _ in range(workers)]
     for worker in pool:
         worker.start()
     for worker in pool:

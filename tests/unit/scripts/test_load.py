@@ -62,3 +62,13 @@ def test_refused_connections_count_as_failures_and_time_bounds_the_run():
 def test_only_loopback_targets_are_loaded():
     with pytest.raises(SystemExit, match="only 127.0.0.0/8"):
         load.run("http://10.0.128.4/", seconds=1, workers=1)
+
+
+def test_a_stop_event_ends_the_load_early(server):
+    stop = threading.Event()
+    timer = threading.Timer(0.5, stop.set)
+    timer.start()
+    result = load.run(server + "/", seconds=30, workers=2, stop=stop)
+    timer.join()
+    assert result["seconds"] < 5
+    assert result["ok"] > 0 and result["failed"] == 0
