@@ -23,7 +23,7 @@ export WEBSTACK_EMULATOR_PORT ?= 5000
 export MOLECULE_GLOB := molecule/*/molecule.yml
 
 .PHONY: help venv demo down test test-lint test-sanity test-unit test-integration test-molecule test-apps \
-        emulator-up emulator-down docker image build clean readmes teardown
+        emulator-up emulator-down docker image build clean readmes teardown bench
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -38,14 +38,18 @@ $(STAMP): requirements.txt
 venv: $(STAMP) ## Create .venv and install the pinned tool chain
 
 # ---------------------------------------------------------------- the demo
-demo: venv image emulator-up ## Provision the stack into the embedded emulator, start its local twin, print its summary
+demo: venv image emulator-up ## Provision the stack into the emulator, start its twin, deploy the app, print its URL
 	ansible-playbook -i inventories/local site.yml -e webstack_name=$(WEBSTACK_NAME)
 	@echo
+	@python -c "import json; o = json.load(open('$(STATE)/outputs.json')); print('The app:  ' + o['app_url'] + '  (through the twin load balancer; its certificate is its own)')"
 	@echo "Outputs:  $(STATE)/outputs.json"
 	@echo "Emulator: http://127.0.0.1:$(WEBSTACK_EMULATOR_PORT), still running; look with boto3 or the aws CLI:"
 	@echo "  AWS_ENDPOINT_URL=http://127.0.0.1:$(WEBSTACK_EMULATOR_PORT) AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing \
 	AWS_DEFAULT_REGION=ap-northeast-1 $(BIN)/python -c \"import boto3; print(boto3.client('ec2').describe_vpcs()['Vpcs'])\""
 	@echo "Stop it:  make down"
+
+bench: venv ## Requests/s and latency through the demo's lb: listing page vs static asset, Puma and Unicorn (after make demo)
+	python scripts/bench.py
 
 teardown: venv emulator-up ## Remove the demo stack from the emulator (keeps data: see playbooks/teardown.yml)
 	ansible-playbook -i inventories/local playbooks/teardown.yml -e webstack_name=$(WEBSTACK_NAME)

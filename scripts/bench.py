@@ -7,8 +7,8 @@ the app's rate (exit 1 otherwise).
     scripts/bench.py                       # both servers, 20 s per measurement
     scripts/bench.py --servers puma --seconds 10
 
-It switches the web servers between Puma and Unicorn with playbooks/configure.yml
-(-e rails_app_server=...), so it needs the twin of `make demo` running. It leaves the
+It switches the web servers between Puma and Unicorn with playbooks/deploy.yml and
+configure.yml (-e rails_app_server=...), so it needs the twin of `make demo` running. It leaves the
 servers on the last one listed (Puma by default, the demo's setting). Every load is bounded
 (scripts/load.py) and goes to 127.0.0.1 only.
 """
@@ -22,6 +22,7 @@ import re
 import ssl
 import subprocess
 import sys
+import time
 import urllib.request
 from pathlib import Path
 
@@ -41,6 +42,22 @@ def insecure_context() -> ssl.SSLContext:
     return context
 
 
+def wait_until_served(app_url: str, seconds: float = 180) -> None:
+    """After a switch the lb marks the servers up again only after its health checks pass."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            with urllib.request.urlopen(app_url + "/up", context=insecure_context(), timeout=10) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            raise SystemExit(f"bench: {app_url}/up did not answer 200 within {seconds:.0f} s")
+        print(f"bench: waiting for {app_url}/up to answer 200 ...", flush=True)
+        time.sleep(3)
+
+
 def find_asset(app_url: str) -> str:
     with urllib.request.urlopen(app_url + "/posts", context=insecure_context(), timeout=10) as response:
         page = response.read().decode()
@@ -51,21 +68,24 @@ def find_asset(app_url: str) -> str:
 
 
 def switch(server: str, stack: str) -> None:
-    print(f"bench: serving the app with {server} (playbooks/configure.yml) ...", flush=True)
-    cmd = [
-        str(Path(sys.executable).parent / "ansible-playbook"),
-        "-i",
-        str(ROOT / "inventories" / "local"),
-        str(ROOT / "playbooks" / "configure.yml"),
-        "-e",
-        f"webstack_name={stack}",
-        "-e",
-        f"rails_app_server={server}",
-    ]
-    proc = subprocess.run(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    if proc.returncode != 0:
-        sys.stdout.write(proc.stdout[-4000:])
-        raise SystemExit(f"bench: switching to {server} failed")
+    """Serve the app with `server`: deploy.yml starts it (and stops the other), configure.yml
+    points nginx's upstream at it."""
+    print(f"bench: serving the app with {server} (deploy.yml, configure.yml) ...", flush=True)
+    for playbook in ("deploy.yml", "configure.yml"):
+        cmd = [
+            str(Path(sys.executable).parent / "ansible-playbook"),
+            "-i",
+            str(ROOT / "inventories" / "local"),
+            str(ROOT / "playbooks" / playbook),
+            "-e",
+            f"webstack_name={stack}",
+            "-e",
+            f"rails_app_server={server}",
+        ]
+        proc = subprocess.run(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        if proc.returncode != 0:
+            sys.stdout.write(proc.stdout[-4000:])
+            raise SystemExit(f"bench: switching to {server} failed ({playbook})")
 
 
 def main(argv=None) -> int:
@@ -89,6 +109,7 @@ def main(argv=None) -> int:
     for server in args.servers:
         if not args.no_switch:
             switch(server, stack)
+        wait_until_served(app_url)
         asset = find_asset(app_url)
         page = load.run(app_url + "/posts", args.seconds, args.workers, insecure=True)
         static = load.run(app_url + asset, args.seconds, args.workers, insecure=True)
