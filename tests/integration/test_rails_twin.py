@@ -22,7 +22,7 @@ import urllib.request
 import pytest
 
 from .conftest import ROOT, _free_port, run_playbook, running_emulator
-from .test_twin import BASE_IMAGE, remove_twin
+from .test_twin import BASE_IMAGE, lb_state, remove_twin
 
 sys.path.insert(0, str(ROOT / "scripts"))
 import load  # noqa: E402 (scripts/ is not a package)
@@ -72,25 +72,6 @@ class Loaded:
     def __exit__(self, *exc):
         self.stop.set()
         self.thread.join(60)
-
-
-def lb_state(stack: str, instance_id: str) -> dict:
-    out = subprocess.run(
-        [
-            "docker",
-            "exec",
-            f"{stack}-lb",
-            "python3",
-            "/usr/local/etc/haproxy/runtime.py",
-            "show",
-            f"{stack}-web",
-            instance_id,
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    return json.loads(out)
 
 
 def wait_for(predicate, seconds: float, what: str):

@@ -69,6 +69,14 @@ def remove_twin(stack: str) -> None:
     docker("volume", "rm", "-f", f"{stack}-twin-db", check=False)
 
 
+def lb_state(stack: str, instance_id: str) -> dict:
+    """The twin lb's view of one web server (admin state, status, sessions), from its runtime API."""
+    out = docker(
+        "exec", f"{stack}-lb", "python3", "/usr/local/etc/haproxy/runtime.py", "show", f"{stack}-web", instance_id
+    )
+    return json.loads(out.stdout)
+
+
 def make_aws_side(emulator, stack: str, state_dir: Path, key_file: Path) -> dict:
     """What the twin reads, made with boto3; returns the outputs.json content (also written)."""
     ec2 = emulator.client("ec2")
@@ -290,25 +298,13 @@ def test_twin_end_to_end(emulator, tmp_path):
             extra = {**extra_vars, "twin_instance_id": instance_id, "step": step}
             return run_playbook(DRAIN_READY, "-i", str(LOCAL), env=env, extra_vars=extra)
 
-        def lb_state(instance_id):
-            out = docker(
-                "exec",
-                f"{stack}-lb",
-                "python3",
-                "/usr/local/etc/haproxy/runtime.py",
-                "show",
-                f"{stack}-web",
-                instance_id,
-            )
-            return json.loads(out.stdout)["admin"]
-
         drain = drain_ready("drain", web[0]["instance_id"])
         assert drain.rc == 0 and drain.changed == 1, drain.output[-3000:]
-        assert lb_state(web[0]["instance_id"]) == "drain"
-        assert lb_state(web[1]["instance_id"]) == "ready"
+        assert lb_state(stack, web[0]["instance_id"])["admin"] == "drain"
+        assert lb_state(stack, web[1]["instance_id"])["admin"] == "ready"
         ready = drain_ready("ready", web[0]["instance_id"])
         assert ready.rc == 0 and ready.changed == 1, ready.output[-3000:]
-        assert lb_state(web[0]["instance_id"]) == "ready"
+        assert lb_state(stack, web[0]["instance_id"])["admin"] == "ready"
 
         # ---- idempotence and check mode
         second = run()
