@@ -19,10 +19,11 @@ url="http://127.0.0.1:$port"
 python=${WEBSTACK_PYTHON:-$root/.venv/bin/python}
 
 healthy() {
-  # moto's own API answers once the server is up
+  # moto's dashboard answers once the server is up (not /moto-api/data.json: moto fails to
+  # serialise its RDS models there once a DB instance exists)
   python3 - "$url" <<'PY' >/dev/null 2>&1
 import sys, urllib.request
-urllib.request.urlopen(sys.argv[1] + "/moto-api/data.json", timeout=2).read()
+urllib.request.urlopen(sys.argv[1] + "/moto-api/", timeout=2).read()
 PY
 }
 
@@ -42,6 +43,11 @@ case "${1:-}" in
     fi
     if healthy; then
       echo "emulator: port $port already answers but was not started by us; set WEBSTACK_EMULATOR_PORT" >&2
+      exit 1
+    fi
+    if pid=$(running_pid); then
+      # never start a second one over it (that would also lose its pid file)
+      echo "emulator: pid $pid runs but does not answer on $url (see $logfile); 'make down', then retry" >&2
       exit 1
     fi
     [ -x "$python" ] || { echo "emulator: $python not found; run 'make venv' first" >&2; exit 1; }

@@ -81,7 +81,7 @@ def running_emulator(log_dir: Path, **extra_env: str):
     deadline = time.monotonic() + 60
     while True:
         try:
-            urllib.request.urlopen(url + "/moto-api/data.json", timeout=2).read()
+            urllib.request.urlopen(url + "/moto-api/", timeout=2).read()
             break
         except OSError:
             if proc.poll() is not None or time.monotonic() > deadline:
