@@ -144,6 +144,25 @@ def test_rails_app_in_the_twin_deploys_and_rolls_back_without_a_failed_request(t
                 with pytest.raises(OSError):
                     socket.create_connection((web_ip, port), timeout=3).close()
 
+            # ---- no host is left with a failed unit (such as a service a package started)
+            for host in ("bastion", "web-1", "web-2"):
+                failed = subprocess.run(
+                    [
+                        "docker",
+                        "exec",
+                        f"{stack}-{host}",
+                        "systemctl",
+                        "list-units",
+                        "--failed",
+                        "--plain",
+                        "--no-legend",
+                    ],
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                ).stdout
+                assert failed.strip() == "", f"failed units on {host}: {failed}"
+
             # ---- a second deploy of the same release changes nothing
             again = run_playbook(DEPLOY, "-i", str(LOCAL), env=env, extra_vars=extra)
             assert again.rc == 0, again.output[-6000:]
