@@ -49,6 +49,7 @@ demo: venv image emulator-up ## Provision the stack into the emulator, start its
 	@echo "Stop it:  make down"
 
 bench: venv ## Requests/s and latency through the demo's lb: listing page vs static asset, Puma and Unicorn (after make demo)
+	@command -v wrk >/dev/null 2>&1 || scripts/apt-install.sh wrk
 	python scripts/bench.py
 
 teardown: venv emulator-up ## Remove the demo stack from the emulator (keeps data: see playbooks/teardown.yml)

@@ -41,13 +41,7 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 if ! command -v debootstrap >/dev/null 2>&1; then
-  echo "build-base-image: installing debootstrap" >&2
-  export DEBIAN_FRONTEND=noninteractive
-  if ! apt-get install -y -qq debootstrap >/dev/null 2>&1; then
-    echo "build-base-image: install failed; running apt-get update and retrying" >&2
-    apt-get update -qq >/dev/null
-    apt-get install -y -qq debootstrap >&2
-  fi
+  "$here/apt-install.sh" debootstrap
 fi
 
 mirror=${DEBIAN_MIRROR:-}

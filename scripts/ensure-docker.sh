@@ -38,13 +38,7 @@ if [ "$(id -u)" -ne 0 ] || ! [ -r /etc/debian_version ] || ! command -v apt-get 
 fi
 
 if ! command -v docker >/dev/null 2>&1 || ! command -v dockerd >/dev/null 2>&1; then
-  say "installing docker.io"
-  export DEBIAN_FRONTEND=noninteractive
-  if ! apt-get install -y -qq docker.io >/dev/null 2>&1; then
-    say "install failed; running apt-get update and retrying"
-    apt-get update -qq >/dev/null
-    apt-get install -y -qq docker.io >/dev/null
-  fi
+  "$(dirname "$0")/apt-install.sh" docker.io
 fi
 
 # Start dockerd unless one is already running (e.g. still starting up).

@@ -8,7 +8,7 @@ failed when it raises (refused, reset, timed out) or answers with a status not i
     scripts/load.py https://127.0.0.1:8443/posts --seconds 60 --workers 4 --insecure
     scripts/load.py http://127.0.0.1:8080/ --requests 500 --ok-status 301
 
-Used by `make bench` and by the rolling-deploy tests (0 failed requests while a release rolls).
+Used by the twin tests: 0 failed requests while a release rolls, or while a web server is down.
 Only 127.0.0.0/8 is allowed as a target: load goes to our own local twin, nowhere else.
 """
 
