@@ -35,7 +35,11 @@ LOCAL = ROOT / "inventories" / "local"
 
 
 def _docker_ready() -> str | None:
-    """The base image reference, or None when Docker or the image is missing."""
+    """The base image reference, or None when Docker or the image is missing. When
+    WEBSTACK_BASE_IMAGE_REF is set (`make test-integration` sets it) that image is used, and a
+    missing one fails the tests instead of skipping them."""
+    if os.environ.get("WEBSTACK_BASE_IMAGE_REF"):
+        return os.environ["WEBSTACK_BASE_IMAGE_REF"]
     if not shutil.which("docker") or os.geteuid() != 0:
         return None
     image = subprocess.run(
