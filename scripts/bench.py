@@ -9,8 +9,8 @@ the app's rate (exit 1 otherwise).
 
 The load comes from wrk (Debian's package; `make bench` installs it): a Python client tops
 out at a few thousand requests per second, below what nginx serves, so it would measure
-itself. It switches the web servers between Puma and Unicorn with playbooks/deploy.yml and
-configure.yml (-e rails_app_server=...), so it needs the twin of `make demo` running. It leaves
+itself. It switches the web servers between Puma and Unicorn with playbooks/deploy.yml
+(-e rails_app_server=...), so it needs the twin of `make demo` running. It leaves
 the servers on the last one listed (Puma by default, the demo's setting). Every run is bounded
 (--seconds) and goes to 127.0.0.1 only.
 """
@@ -103,24 +103,15 @@ def wrk(url: str, seconds: float, connections: int) -> dict:
 
 
 def switch(server: str, stack: str) -> None:
-    """Serve the app with `server`: deploy.yml starts it (and stops the other), configure.yml
-    points nginx's upstream at it."""
-    print(f"bench: serving the app with {server} (deploy.yml, configure.yml) ...", flush=True)
-    for playbook in ("deploy.yml", "configure.yml"):
-        cmd = [
-            str(Path(sys.executable).parent / "ansible-playbook"),
-            "-i",
-            str(ROOT / "inventories" / "local"),
-            str(ROOT / "playbooks" / playbook),
-            "-e",
-            f"webstack_name={stack}",
-            "-e",
-            f"rails_app_server={server}",
-        ]
-        proc = subprocess.run(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        if proc.returncode != 0:
-            sys.stdout.write(proc.stdout[-4000:])
-            raise SystemExit(f"bench: switching to {server} failed ({playbook})")
+    """Serve the app with `server`: deploy.yml moves nginx's upstream to it, starts it and stops
+    the other, one web server at a time, out of the load balancer."""
+    print(f"bench: serving the app with {server} (deploy.yml) ...", flush=True)
+    cmd = [str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(ROOT / "inventories" / "local")]
+    cmd += [str(ROOT / "playbooks" / "deploy.yml"), "-e", f"webstack_name={stack}", "-e", f"rails_app_server={server}"]
+    proc = subprocess.run(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if proc.returncode != 0:
+        sys.stdout.write(proc.stdout[-4000:])
+        raise SystemExit(f"bench: switching to {server} failed (deploy.yml)")
 
 
 def main(argv=None) -> int:

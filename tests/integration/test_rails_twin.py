@@ -4,7 +4,8 @@ site.yml provisions the stack into its own emulator, starts the twin, configures
 through the bastion, deploys the sample app (rolling) and checks it through the load balancer
 (a post with an image, read back, its object in the bucket). Then, with continuous load through
 the lb, a rolling deploy of a new release and a rollback fail no request; a web server whose app
-server stops is marked down by the lb while requests keep succeeding, and comes back.
+server stops is marked down by the lb while requests keep succeeding, and comes back; switching
+the app servers from Puma to Unicorn (deploy.yml) fails no request, and configure.yml agrees.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import load  # noqa: E402 (scripts/ is not a package)
 
 SITE = ROOT / "site.yml"
 DEPLOY = ROOT / "playbooks" / "deploy.yml"
+CONFIGURE = ROOT / "playbooks" / "configure.yml"
 ROLLBACK = ROOT / "playbooks" / "rollback.yml"
 LOCAL = ROOT / "inventories" / "local"
 
@@ -207,6 +209,26 @@ def test_rails_app_in_the_twin_deploys_and_rolls_back_without_a_failed_request(t
             assert while_down["failed"] == 0 and while_down["ok"] > 0, while_down
             subprocess.run(["docker", "exec", f"{stack}-web-1", "systemctl", "start", "sample-puma"], check=True)
             wait_for(lambda: lb_state(stack, web_ids[0])["status"] == "UP", 120, "web-1 to come back up")
+
+            # ---- switching the app servers to Unicorn under load: no failed request
+            unicorn = {**extra, "rails_app_server": "unicorn"}
+            with Loaded(url + "/posts") as during_switch:
+                switch = run_playbook(DEPLOY, "-i", str(LOCAL), env=env, extra_vars=unicorn)
+            assert switch.rc == 0, switch.output[-8000:]
+            print(f"switch to unicorn under load: {json.dumps(during_switch.result)}")
+            assert during_switch.result["failed"] == 0, during_switch.result
+            assert during_switch.result["ok"] > 20, during_switch.result
+            for host in ("web-1", "web-2"):
+                states = subprocess.run(
+                    ["docker", "exec", f"{stack}-{host}", "systemctl", "is-active", "sample-unicorn", "sample-puma"],
+                    capture_output=True,
+                    text=True,
+                ).stdout.split()
+                assert states == ["active", "inactive"], f"{host}: unicorn, puma {states}"
+            configure = run_playbook(CONFIGURE, "-i", str(LOCAL), env=env, extra_vars=unicorn)
+            assert configure.rc == 0 and all(
+                configure.recap(h)["changed"] == 0 for h in (f"{stack}-web-1", f"{stack}-web-2")
+            ), configure.output[-6000:]
     finally:
         remove_twin(stack)
 
