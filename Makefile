@@ -23,7 +23,7 @@ export WEBSTACK_EMULATOR_PORT ?= 5000
 export MOLECULE_GLOB := molecule/*/molecule.yml
 
 .PHONY: help venv demo down test test-lint test-sanity test-unit test-integration test-molecule test-apps \
-        emulator-up emulator-down docker image build clean readmes teardown bench
+        emulator-up emulator-down docker image build clean readmes teardown bench bench-provision
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -47,6 +47,9 @@ demo: venv image emulator-up ## Provision the stack into the emulator, start its
 	@echo "  AWS_ENDPOINT_URL=http://127.0.0.1:$(WEBSTACK_EMULATOR_PORT) AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing \
 	AWS_DEFAULT_REGION=ap-northeast-1 $(BIN)/python -c \"import boto3; print(boto3.client('ec2').describe_vpcs()['Vpcs'])\""
 	@echo "Stop it:  make down"
+
+bench-provision: venv ## First and no-op provision of the whole rails stack on a fresh emulator: times, ratio, tasks
+	python scripts/bench_provision.py
 
 bench: venv ## Requests/s and latency through the demo's lb: listing page vs static asset, Puma and Unicorn (after make demo)
 	@command -v wrk >/dev/null 2>&1 || scripts/apt-install.sh wrk
@@ -87,10 +90,9 @@ test-unit: venv ## Unit tests (no emulator, no containers)
 
 # The twin tests need the base image: with WEBSTACK_BASE_IMAGE_REF set they fail, never skip,
 # when it is missing (a bare `pytest tests/integration` skips them instead).
-test-integration: venv image ## Playbooks and modules against the embedded emulator (parallel, then the timed tests alone)
+test-integration: venv image ## Playbooks and modules against the embedded emulator (parallel workers)
 	export WEBSTACK_BASE_IMAGE_REF=$$(scripts/build-base-image.sh); \
-	  pytest -n $(TEST_WORKERS) --durations=15 -m 'not serial' tests/integration && \
-	  pytest --durations=5 -rP -m serial tests/integration
+	  pytest -n $(TEST_WORKERS) --durations=15 tests/integration
 
 docker: ## Make sure a Docker engine is running (installs Debian's docker.io as root)
 	@scripts/ensure-docker.sh

@@ -56,7 +56,7 @@ case "${1:-}" in
     # EC2 instances in the emulator never run anything: the local twin's containers do.
     nohup "$python" "$root/scripts/emulator.py" -H 127.0.0.1 -p "$port" >"$logfile" 2>&1 &
     echo $! >"$pidfile"
-    timeout=${WEBSTACK_EMULATOR_TIMEOUT:-60}
+    timeout=${WEBSTACK_EMULATOR_TIMEOUT:-180}  # starts in 3-8 s here; a hang guard
     for ((i = 1; i <= timeout; i++)); do
       if healthy; then
         echo "emulator: up at $url (pid $(cat "$pidfile"), log $logfile)"

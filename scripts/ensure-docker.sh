@@ -14,7 +14,7 @@
 set -euo pipefail
 
 log=${WEBSTACK_DOCKERD_LOG:-/var/log/webstack-dockerd.log}
-timeout=${WEBSTACK_DOCKERD_TIMEOUT:-60}
+timeout=${WEBSTACK_DOCKERD_TIMEOUT:-180}  # dockerd answers in 2-5 s here; a hang guard
 pidfile=/var/run/docker.pid
 
 say() { echo "ensure-docker: $*" >&2; }

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from .conftest import ROOT, run_playbook
+from .conftest import FAIL_FAST_TIMEOUT, ROOT, run_playbook
 
 PROVISION = ROOT / "playbooks" / "provision.yml"
 
@@ -60,7 +60,7 @@ CASES = [
 @pytest.mark.parametrize(("extra", "message"), CASES)
 def test_bad_input_fails_fast_with_a_clear_message(extra, message, dead_endpoint_env, tmp_path):
     extra_vars = {"webstack_name": "badinput", "webstack_state_dir": str(tmp_path), **extra}
-    run = run_playbook(PROVISION, env=dead_endpoint_env, extra_vars=extra_vars, timeout=120)
+    run = run_playbook(PROVISION, env=dead_endpoint_env, extra_vars=extra_vars, timeout=FAIL_FAST_TIMEOUT)
     assert run.rc != 0
     flat = " ".join(run.output.split())
     assert message in flat, run.output[-3000:]
@@ -90,7 +90,9 @@ def test_bad_stack_input_fails_before_any_aws_call(extra, variable, dead_endpoin
     extra_vars = {"webstack_state_dir": str(tmp_path), "webstack_secrets_dir": str(tmp_path / "secrets")}
     extra_vars.update({k: v for k, v in {**STACK_BASE, **extra}.items() if v is not None})
     inventory = ROOT / "tests" / "integration" / "inventory.yml"
-    run = run_playbook(PROVISION, "-i", str(inventory), env=dead_endpoint_env, extra_vars=extra_vars, timeout=120)
+    run = run_playbook(
+        PROVISION, "-i", str(inventory), env=dead_endpoint_env, extra_vars=extra_vars, timeout=FAIL_FAST_TIMEOUT
+    )
     assert run.rc != 0
     flat = " ".join(run.output.split())
     failed = flat[flat.index("FAILED!") :] if "FAILED!" in flat else flat

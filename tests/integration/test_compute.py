@@ -15,7 +15,7 @@ import stat
 
 import pytest
 
-from .conftest import ROOT, run_playbook
+from .conftest import FAIL_FAST_TIMEOUT, ROOT, run_playbook
 
 PLAYBOOKS = ROOT / "tests" / "integration" / "playbooks"
 PROVISION = PLAYBOOKS / "compute.yml"
@@ -268,7 +268,7 @@ BAD = [
 @pytest.mark.parametrize(("extra", "variable", "value"), BAD)
 def test_bad_input_fails_before_any_aws_call(extra, variable, value, dead_endpoint_env, tmp_path):
     extra_vars = {"webstack_name": "badcmp", "webstack_state_dir": str(tmp_path), **extra}
-    run = run_playbook(ALONE, env=dead_endpoint_env, extra_vars=extra_vars, timeout=120)
+    run = run_playbook(ALONE, env=dead_endpoint_env, extra_vars=extra_vars, timeout=FAIL_FAST_TIMEOUT)
     assert run.rc != 0
     flat = " ".join(run.output.split())
     failed = flat[flat.index("FAILED!") :] if "FAILED!" in flat else flat

@@ -12,7 +12,7 @@ import stat
 
 import pytest
 
-from .conftest import ROOT, run_playbook
+from .conftest import FAIL_FAST_TIMEOUT, ROOT, run_playbook
 
 PLAYBOOKS = ROOT / "tests" / "integration" / "playbooks"
 PROVISION = PLAYBOOKS / "database.yml"
@@ -291,7 +291,7 @@ def test_bad_input_fails_before_any_aws_call(extra, message, dead_endpoint_env, 
         "webstack_secrets_dir": str(tmp_path / "secrets"),
         **extra,
     }
-    run = run_playbook(play, env=dead_endpoint_env, extra_vars=extra_vars, timeout=120)
+    run = run_playbook(play, env=dead_endpoint_env, extra_vars=extra_vars, timeout=FAIL_FAST_TIMEOUT)
     assert run.rc != 0
     out = flat(run)
     assert message in out, run.output[-3000:]

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from .conftest import ROOT, provision_converges, run_playbook
+from .conftest import FAIL_FAST_TIMEOUT, ROOT, provision_converges, run_playbook
 
 PLAYBOOKS = ROOT / "tests" / "integration" / "playbooks"
 PROVISION = PLAYBOOKS / "domain.yml"
@@ -374,7 +374,7 @@ def test_bad_input_fails_before_any_aws_call(extra, message, dead_endpoint_env, 
         "webstack_state_dir": str(tmp_path),
         **extra,
     }
-    run = run_playbook(PROVISION, env=dead_endpoint_env, extra_vars=extra_vars, timeout=120)
+    run = run_playbook(PROVISION, env=dead_endpoint_env, extra_vars=extra_vars, timeout=FAIL_FAST_TIMEOUT)
     assert run.rc != 0
     text = flat(run)
     assert message in text, run.output[-3000:]

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from .conftest import ROOT, run_playbook
+from .conftest import FAIL_FAST_TIMEOUT, ROOT, run_playbook
 
 PLAYBOOKS = ROOT / "tests" / "integration" / "playbooks"
 PROVISION = PLAYBOOKS / "loadbalancer.yml"
@@ -254,7 +254,7 @@ BAD = [
 @pytest.mark.parametrize(("extra", "message"), BAD)
 def test_bad_input_fails_before_any_aws_call(extra, message, dead_endpoint_env, tmp_path):
     extra_vars = {"webstack_name": "badlb", "webstack_state_dir": str(tmp_path), **extra}
-    run = run_playbook(ALONE, env=dead_endpoint_env, extra_vars=extra_vars, timeout=120)
+    run = run_playbook(ALONE, env=dead_endpoint_env, extra_vars=extra_vars, timeout=FAIL_FAST_TIMEOUT)
     assert run.rc != 0
     out = flat(run.output)
     assert message in out, run.output[-3000:]

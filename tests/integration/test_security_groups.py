@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from .conftest import ROOT, provision_converges, run_playbook
+from .conftest import FAIL_FAST_TIMEOUT, ROOT, provision_converges, run_playbook
 
 PLAYBOOKS = ROOT / "tests" / "integration" / "playbooks"
 PROVISION = PLAYBOOKS / "security_groups.yml"
@@ -246,7 +246,9 @@ def test_bad_input_fails_fast_with_a_clear_message(extra, message, dead_endpoint
     }
     # A bare inventory: the local one sets webstack_admin_cidrs, so "unset" could not be tested.
     inventory = ROOT / "tests" / "integration" / "inventory.yml"
-    run = run_playbook(ALONE, "-i", str(inventory), env=dead_endpoint_env, extra_vars=extra_vars, timeout=120)
+    run = run_playbook(
+        ALONE, "-i", str(inventory), env=dead_endpoint_env, extra_vars=extra_vars, timeout=FAIL_FAST_TIMEOUT
+    )
     assert run.rc != 0
     flat = " ".join(run.output.split())
     assert message in flat, run.output[-3000:]

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from .conftest import ROOT, provision_converges, run_playbook
+from .conftest import FAIL_FAST_TIMEOUT, ROOT, provision_converges, run_playbook
 
 PLAYBOOKS = ROOT / "tests" / "integration" / "playbooks"
 PROVISION = PLAYBOOKS / "storage.yml"
@@ -239,7 +239,7 @@ def test_bad_input_fails_before_any_aws_call(extra, message, dead_endpoint_env, 
     play = tmp_path / "alone.yml"
     play.write_text((PLAYBOOKS / "storage.yml").read_text().replace("    - role: kumo.webstack.network\n", ""))
     extra_vars = {"webstack_name": "badstore", "webstack_state_dir": str(tmp_path), **extra}
-    run = run_playbook(play, env=dead_endpoint_env, extra_vars=extra_vars, timeout=120)
+    run = run_playbook(play, env=dead_endpoint_env, extra_vars=extra_vars, timeout=FAIL_FAST_TIMEOUT)
     assert run.rc != 0
     flat = " ".join(run.output.split())
     assert message in flat, run.output[-3000:]

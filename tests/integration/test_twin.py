@@ -183,7 +183,9 @@ def make_aws_side(emulator, stack: str, state_dir: Path, key_file: Path) -> dict
 def ansible_cli(tool: str, *args: str, env: dict, extra_vars: dict) -> subprocess.CompletedProcess:
     """ansible or ansible-inventory on inventories/local, from the checkout."""
     cmd = [str(Path(sys.executable).parent / tool), "-i", str(LOCAL), *args, "-e", json.dumps(extra_vars)]
-    return subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT, timeout=300)
+    return subprocess.run(
+        cmd, capture_output=True, text=True, env=env, cwd=ROOT, timeout=600
+    )  # a hang guard (seconds here)
 
 
 def ssh_command(key: Path, known_hosts: Path, port: int, *, jump_to: str | None = None) -> list[str]:

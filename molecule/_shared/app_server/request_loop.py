@@ -2,8 +2,11 @@
 """Bounded request loop for the app-server scenarios (runs on the test host, stdlib only).
 
 Sends GET / to a TCP address or a UNIX socket, a new connection each time, from a few
-threads, until a stop file appears or --seconds have passed, then writes a JSON summary:
-requests, failed, the first errors, how many answers each release gave, and the last one.
+threads, until a stop file appears or --seconds have passed. It keeps a JSON summary in
+--out (requests, failed, the first errors, how many answers each release gave, the last one),
+rewritten every half second while it runs ("done": false) and once more at the end
+("done": true), so a play can wait for "release X has answered" instead of sleeping a fixed
+time that a slower machine would not meet.
 
     request_loop.py --tcp 127.0.0.1:3000 --out /root/loop.json --stop-file /root/loop.stop
     request_loop.py --unix /srv/www/sample/shared/tmp/sockets/unicorn.sock --out ... --stop-file ...
@@ -38,7 +41,8 @@ def main():
     target.add_argument("--unix", help="path of a UNIX socket")
     parser.add_argument("--out", required=True, help="where to write the JSON summary")
     parser.add_argument("--stop-file", required=True, help="stop once this file exists")
-    parser.add_argument("--seconds", type=float, default=300, help="stop after this long anyway")
+    # a bound, not a pace: the play stops the loop through the stop file as soon as it is done
+    parser.add_argument("--seconds", type=float, default=900, help="stop after this long anyway")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--timeout", type=float, default=30, help="per request, seconds")
     args = parser.parse_args()
@@ -78,16 +82,23 @@ def main():
                     counts["last"] = body
             time.sleep(0.02)
 
+    def write(done):
+        with lock:
+            summary = dict(counts, errors=list(errors), answers=dict(answers), done=done)
+        tmp = args.out + ".tmp"
+        with open(tmp, "w") as out:
+            json.dump(summary, out)
+        os.replace(tmp, args.out)
+
     threads = [threading.Thread(target=worker) for _ in range(args.threads)]
     for thread in threads:
         thread.start()
+    while any(thread.is_alive() for thread in threads):
+        write(done=False)
+        time.sleep(0.5)
     for thread in threads:
         thread.join()
-    summary = dict(counts, errors=errors, answers=dict(answers))
-    tmp = args.out + ".tmp"
-    with open(tmp, "w") as out:
-        json.dump(summary, out)
-    os.replace(tmp, args.out)
+    write(done=True)
 
 
 if __name__ == "__main__":
