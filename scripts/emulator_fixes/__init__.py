@@ -73,8 +73,8 @@ def check_moto_version(found: str | None, environ: MutableMapping[str, str] | No
     raise MotoVersionError(
         f"emulator: {what}, but its fixes (scripts/emulator_fixes) were written for moto {needed}, "
         "and reach into moto's internals, which change between releases.\n"
-        f"  Fix: `make venv` (installs requirements.txt into .venv), or "
-        f"`.venv/bin/pip install 'moto[server]=={MOTO_VERSIONS[-1]}'`.\n"
+        "  Fix: `make venv` (installs requirements.txt into .venv when the file changed), or directly "
+        f"`{sys.executable} -m pip install 'moto[server]=={MOTO_VERSIONS[-1]}'`.\n"
         f"  To try this moto anyway: {ALLOW_ENV}=1 (the emulator then warns and starts)."
     )
 
