@@ -41,8 +41,8 @@ venv: $(STAMP) ## Create .venv and install the pinned tool chain
 demo: venv image emulator-up ## Provision the stack into the emulator, start its twin, deploy the app, print its URL
 	ansible-playbook -i inventories/local site.yml -e webstack_name=$(WEBSTACK_NAME)
 	@echo
-	@python -c "import json; o = json.load(open('$(STATE)/outputs.json')); print('The app:  ' + o['app_url'] + '  (through the twin load balancer; its certificate is its own)')"
-	@echo "Outputs:  $(STATE)/outputs.json"
+	@python -c "import json; o = json.load(open('$(STATE)/$(WEBSTACK_NAME)/outputs.json')); print('The app:  ' + o['app_url'] + '  (through the twin load balancer; its certificate is its own)')"
+	@echo "Outputs:  $(STATE)/$(WEBSTACK_NAME)/outputs.json"
 	@echo "Emulator: http://127.0.0.1:$(WEBSTACK_EMULATOR_PORT), still running; look with boto3 or the aws CLI:"
 	@echo "  AWS_ENDPOINT_URL=http://127.0.0.1:$(WEBSTACK_EMULATOR_PORT) AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing \
 	AWS_DEFAULT_REGION=ap-northeast-1 $(BIN)/python -c \"import boto3; print(boto3.client('ec2').describe_vpcs()['Vpcs'])\""
