@@ -74,9 +74,7 @@ async def open_client(
     host: str, port: int, path: str, on_text: Callable[[bytes], None], origin: str | None = None
 ) -> WsClient:
     loop = asyncio.get_running_loop()
-    _, client = await loop.create_connection(
-        lambda: WsClient(f"ws://{host}:{port}{path}", on_text, origin), host, port
-    )
+    _, client = await loop.create_connection(lambda: WsClient(f"ws://{host}:{port}{path}", on_text, origin), host, port)
     await client.opened
     return client
 

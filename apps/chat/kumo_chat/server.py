@@ -128,6 +128,55 @@ class Client:
         self.strikes = 0
 
 
+class Publisher:
+    """Appends the clients' messages to the stream in pipelines: one round trip to Redis for all
+    that arrived meanwhile, in arrival order (each connection's order is kept). The queue is
+    bounded: when full, handlers wait, so reading from their sockets (TCP) pushes back."""
+
+    MAX_QUEUE = 10_000
+    MAX_BATCH = 500
+
+    def __init__(self, chat: Chat) -> None:
+        self.chat = chat
+        self.queue: list[tuple[Client, dict[str, str]]] = []
+        self.wakeup = asyncio.Event()
+        self.space = asyncio.Event()
+        self.idle = asyncio.Event()
+        self.idle.set()
+
+    async def submit(self, client: Client, fields: dict[str, str]) -> None:
+        while len(self.queue) >= self.MAX_QUEUE:
+            self.space.clear()
+            await self.space.wait()
+        self.queue.append((client, fields))
+        self.idle.clear()
+        self.wakeup.set()
+
+    async def run(self) -> None:
+        cfg, chat = self.chat.cfg, self.chat
+        while True:
+            await self.wakeup.wait()
+            self.wakeup.clear()
+            while self.queue:
+                batch, self.queue = self.queue[: self.MAX_BATCH], self.queue[self.MAX_BATCH :]
+                self.space.set()
+                pipe = chat.redis.pipeline(transaction=False)
+                for _, fields in batch:
+                    pipe.xadd(cfg.stream, fields, maxlen=cfg.stream_maxlen, approximate=True)
+                try:
+                    results = await pipe.execute(raise_on_error=False)
+                except (RedisError, OSError) as exc:
+                    results = [exc] * len(batch)
+                failed = [client for (client, _), r in zip(batch, results, strict=True) if isinstance(r, Exception)]
+                chat.metrics.inc("chat_messages_in_total", len(batch) - len(failed))
+                if failed:
+                    chat.metrics.inc("chat_redis_errors_total", len(failed))
+                    log.warning("append failed", extra={"fields": {"messages": len(failed), "error": repr(results[0])}})
+                    for client in failed:
+                        chat.spawn(chat.error(client.conn, "unavailable", "message not stored, send it again"))
+            self.idle.set()
+
+
 def text_frame(payload: bytes) -> bytes:
     return Frame(Opcode.TEXT, payload).serialize(mask=False)
 
@@ -144,6 +193,7 @@ class Chat:
         self.redis = aioredis.Redis.from_url(cfg.redis_url, socket_timeout=5, **opts)
         # XREAD BLOCK holds its connection: a client of its own, with a timeout above the block time.
         self.reader_redis = aioredis.Redis.from_url(cfg.redis_url, socket_timeout=15, **opts)
+        self.publisher = Publisher(self)
         self.page = resources.files(__package__).joinpath("static/index.html").read_bytes()
         self._second = -1
         self._second_text = ""
@@ -223,9 +273,9 @@ class Chat:
         if self.clients.pop(client.conn, None) is None:
             return
         self.metrics.inc("chat_slow_readers_dropped_total")
+        buffered = client.transport.get_write_buffer_size()
         log.warning(
-            "slow reader dropped",
-            extra={"fields": {"peer": str(client.conn.remote_address), "buffered": client.transport.get_write_buffer_size()}},
+            "slow reader dropped", extra={"fields": {"peer": str(client.conn.remote_address), "buffered": buffered}}
         )
         # 1013 (try again later); the close frame queues behind the backlog, close_timeout aborts.
         self.spawn(client.conn.close(CloseCode.TRY_AGAIN_LATER, "slow reader"))
@@ -292,7 +342,10 @@ class Chat:
 
     async def error(self, conn: ServerConnection, code: str, detail: str) -> None:
         self.metrics.inc("chat_frames_rejected_total")
-        await conn.send(json.dumps({"error": code, "detail": detail}))
+        try:
+            await conn.send(json.dumps({"error": code, "detail": detail}))
+        except ConnectionClosed:
+            pass
 
     async def on_frame(self, client: Client, message: str | bytes) -> None:
         cfg, conn = self.cfg, client.conn
@@ -331,16 +384,7 @@ class Chat:
         if not content.strip():
             await self.error(conn, "empty", "content is empty")
             return
-        try:
-            await self.redis.xadd(
-                cfg.stream, {"name": name, "content": content}, maxlen=cfg.stream_maxlen, approximate=True
-            )
-        except (RedisError, OSError) as exc:
-            self.metrics.inc("chat_redis_errors_total")
-            log.warning("append failed", extra={"fields": {"error": repr(exc)}})
-            await self.error(conn, "unavailable", "message not stored, send it again")
-            return
-        self.metrics.inc("chat_messages_in_total")
+        await self.publisher.submit(client, {"name": name, "content": content})
 
     # -- HTTP
     def origin_ok(self, origin: str, host: str | None) -> bool:
@@ -426,6 +470,7 @@ async def run(cfg: Config) -> None:
         close_timeout=3,
     )
     follower = asyncio.create_task(chat.follow())
+    publisher = asyncio.create_task(chat.publisher.run())
     log.info(
         "listening",
         extra={"fields": {"bind": cfg.bind, "port": cfg.port, "tz": cfg.tz, "redis": redact(cfg.redis_url)}},
@@ -438,8 +483,11 @@ async def run(cfg: Config) -> None:
     server.close(close_connections=True, code=CloseCode.GOING_AWAY, reason="server shutting down")
     try:
         await asyncio.wait_for(server.wait_closed(), cfg.drain_timeout)
+        # what the handlers queued is appended before the worker goes
+        await asyncio.wait_for(chat.publisher.idle.wait(), cfg.drain_timeout)
     except TimeoutError:
         log.warning("drain timed out")
+    publisher.cancel()
     follower.cancel()
     await chat.close()
     log.info("stopped")

@@ -175,4 +175,3 @@ def make_server(redis_server, stream, tmp_path):
     yield make
     for server in servers:
         server.stop()
-
