@@ -320,7 +320,9 @@ def main() -> int:
         return 0
     profile = "--no-profile" not in sys.argv and shutil.which("py-spy") is not None
     with tempfile.TemporaryDirectory(prefix="bench-chat-") as tmp, Stack(Path(tmp)) as stack:
+        load_avg = os.getloadavg()
         print(
+            f"bench-chat: load average before {load_avg[0]:.2f} (other work on this machine skews latency)\n"
             f"bench-chat: redis :{stack.redis_port}, servers :{stack.ports[0]} :{stack.ports[1]}, "
             f"{CLIENTS} clients in {LOAD_PROCS} load processes, {SENDERS} senders x {PER_SENDER} messages",
             flush=True,
@@ -361,7 +363,18 @@ def main() -> int:
         table("Where server 1 spends its time, flat out (py-spy, self time)", [(f, f"{p:.1f}%") for f, p in hot])
     out = ROOT / ".webstack" / "bench-chat.json"
     out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps({"paced": paced, "flat": flat, "profile_self_pct": hot, "targets": TARGETS}, indent=2))
+    out.write_text(
+        json.dumps(
+            {
+                "load_average_before": load_avg,
+                "paced": paced,
+                "flat": flat,
+                "profile_self_pct": hot,
+                "targets": TARGETS,
+            },
+            indent=2,
+        )
+    )
     print(f"\nwritten: {out.relative_to(ROOT)}")
     return 0
 
