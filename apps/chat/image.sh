@@ -19,10 +19,12 @@ if ! docker image inspect "$image" >/dev/null 2>&1; then
   trap 'rm -rf "$ctx"' EXIT
   cp -r "$app/Dockerfile" "$app/requirements.txt" "$app/kumo_chat" "$ctx/"
   find "$ctx" -name __pycache__ -prune -exec rm -rf {} +
-  # Debian bookworm's python3 is 3.11: wheels for it, whatever Python runs this script.
+  # Debian bookworm's python3 is 3.11.2: wheels for it, whatever Python runs this script (markers
+  # dropped: this pip would judge them against its own Python).
+  sed 's/;.*//' "$app/requirements.txt" >"$ctx/wheels.txt"
   python3 -m pip download --quiet --only-binary=:all: --python-version 3.11.2 --implementation cp \
     --platform manylinux2014_x86_64 --platform manylinux_2_17_x86_64 --platform manylinux_2_28_x86_64 \
-    -d "$ctx/wheels" -r "$app/requirements.txt"
+    -d "$ctx/wheels" -r "$ctx/wheels.txt"
   docker build --quiet --build-arg "BASE_IMAGE=$base" -t "$image" "$ctx" >/dev/null
 fi
 echo "$image"
