@@ -65,7 +65,7 @@ def test_bad_input_fails_fast_with_a_clear_message(extra, message, dead_endpoint
     flat = " ".join(run.output.split())
     assert message in flat, run.output[-3000:]
     assert "Could not connect" not in flat and "EndpointConnectionError" not in flat
-    assert not (tmp_path / "outputs.json").exists()
+    assert not list(tmp_path.rglob("outputs.json"))
 
 
 # The whole stack's inputs, from a bare inventory (nothing set but what a case passes).
@@ -100,4 +100,4 @@ def test_bad_stack_input_fails_before_any_aws_call(extra, variable, dead_endpoin
     assert "Could not connect" not in flat and "EndpointConnectionError" not in flat
     # the failure came from the up-front check, before any role started building
     assert "Network (NAT gateways started)" not in flat
-    assert not (tmp_path / "outputs.json").exists()
+    assert not list(tmp_path.rglob("outputs.json"))

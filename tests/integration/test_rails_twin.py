@@ -29,9 +29,9 @@ sys.path.insert(0, str(ROOT / "scripts"))
 import load  # noqa: E402 (scripts/ is not a package)
 
 SITE = ROOT / "site.yml"
-DEPLOY = ROOT / "playbooks" / "deploy.yml"
-CONFIGURE = ROOT / "playbooks" / "configure.yml"
-ROLLBACK = ROOT / "playbooks" / "rollback.yml"
+DEPLOY = ROOT / "playbooks" / "rails" / "deploy.yml"
+CONFIGURE = ROOT / "playbooks" / "rails" / "configure.yml"
+ROLLBACK = ROOT / "playbooks" / "rails" / "rollback.yml"
 LOCAL = ROOT / "inventories" / "local"
 
 pytestmark = [
@@ -113,7 +113,7 @@ def test_rails_app_in_the_twin_deploys_and_rolls_back_without_a_failed_request(t
             assert site.rc == 0, site.output[-8000:]
             assert "A post with an image was created through the load balancer and read back" in site.output
 
-            outputs = json.loads((tmp_path / "state" / "outputs.json").read_text())
+            outputs = json.loads((tmp_path / "state" / stack / "outputs.json").read_text())
             url = outputs["app_url"]
             assert url == f"https://127.0.0.1:{ports['twin_lb_https_port']}"
             web_ids = outputs["summary"]["web_instance_ids"]
