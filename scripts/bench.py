@@ -9,7 +9,7 @@ the app's rate (exit 1 otherwise).
 
 The load comes from wrk (Debian's package; `make bench` installs it): a Python client tops
 out at a few thousand requests per second, below what nginx serves, so it would measure
-itself. It switches the web servers between Puma and Unicorn with playbooks/deploy.yml
+itself. It switches the web servers between Puma and Unicorn with playbooks/rails/deploy.yml
 (-e rails_app_server=...), so it needs the twin of `make demo` running. It leaves
 the servers on the last one listed (Puma by default, the demo's setting). Every run is bounded
 (--seconds) and goes to 127.0.0.1 only.
@@ -107,7 +107,13 @@ def switch(server: str, stack: str) -> None:
     the other, one web server at a time, out of the load balancer."""
     print(f"bench: serving the app with {server} (deploy.yml) ...", flush=True)
     cmd = [str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(ROOT / "inventories" / "local")]
-    cmd += [str(ROOT / "playbooks" / "deploy.yml"), "-e", f"webstack_name={stack}", "-e", f"rails_app_server={server}"]
+    cmd += [
+        str(ROOT / "playbooks" / "rails" / "deploy.yml"),
+        "-e",
+        f"webstack_name={stack}",
+        "-e",
+        f"rails_app_server={server}",
+    ]
     proc = subprocess.run(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     if proc.returncode != 0:
         sys.stdout.write(proc.stdout[-4000:])
@@ -121,7 +127,9 @@ def main(argv=None) -> int:
     parser.add_argument("--connections", type=int, default=8, help="wrk's open connections")
     parser.add_argument("--min-ratio", type=float, default=20.0)
     parser.add_argument("--no-switch", action="store_true", help="measure whatever server is running now")
-    parser.add_argument("--outputs", default=str(ROOT / ".webstack" / "outputs.json"))
+    parser.add_argument(
+        "--outputs", default=str(ROOT / ".webstack" / os.environ.get("WEBSTACK_NAME", "demo") / "outputs.json")
+    )
     args = parser.parse_args(argv)
     if not shutil.which("wrk"):
         raise SystemExit("bench: needs wrk (Debian: apt-get install wrk; `make bench` installs it as root)")

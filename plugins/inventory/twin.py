@@ -7,7 +7,8 @@ short_description: The hosts of a stack's local twin (bastion and web servers as
 version_added: 0.1.0
 description:
   - Reads the inventory the M(kumo.webstack.twin) role writes for a stack,
-    C(<state_dir>/inventory-<stack>.yml), and adds its groups (V(bastion), V(web)), hosts and
+    C(<state_dir>/<stack>/inventory-<stack>.yml) (each stack keeps its state in a directory of
+    its own), and adds its groups (V(bastion), V(web)), hosts and
     variables (connection settings with ProxyJump through the bastion, C(instance_id), and
     C(twin_outputs) for every host).
   - The stack is the extra variable C(webstack_name) when one is given on the command line
@@ -30,7 +31,7 @@ options:
       - name: WEBSTACK_NAME
   state_dir:
     description:
-      - Directory holding C(inventory-<stack>.yml), when no C(webstack_state_dir) extra
+      - Directory holding C(<stack>/inventory-<stack>.yml), when no C(webstack_state_dir) extra
         variable is given. Relative paths are relative to the configuration file's directory.
       - Default C(../../.webstack) from the configuration file (the checkout's C(.webstack) for
         C(inventories/local/twin.yml)).
@@ -86,7 +87,7 @@ class InventoryModule(BaseInventoryPlugin):
         base = os.path.dirname(os.path.abspath(path))
         state_dir = self._extra_var("webstack_state_dir") or self.get_option("state_dir") or "../../.webstack"
         state_dir = os.path.normpath(os.path.join(base, os.path.expanduser(state_dir)))
-        source = os.path.join(state_dir, f"inventory-{stack}.yml")
+        source = os.path.join(state_dir, stack, f"inventory-{stack}.yml")
         if not os.path.isfile(source):
             self.display.vvv(f"kumo.webstack.twin: no twin of stack {stack} ({source} does not exist)")
             return

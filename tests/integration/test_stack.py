@@ -118,7 +118,7 @@ def stack_leftovers(emulator: Emulator, stack: str) -> dict[str, list[str]]:
 def test_whole_stack_is_idempotent_truthful_and_torn_down_keeping_data(emulator, tmp_path):
     stack = "rails1"
     extra = stack_vars(stack, tmp_path)
-    outputs_file = tmp_path / "state" / "outputs.json"
+    outputs_file = tmp_path / "state" / stack / "outputs.json"
 
     # --check on an empty account: runs cleanly, predicts changes, creates nothing
     check_empty = run_playbook(PROVISION, "--check", env=emulator.env, extra_vars=extra)

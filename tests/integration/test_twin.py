@@ -160,7 +160,7 @@ def make_aws_side(emulator, stack: str, state_dir: Path, key_file: Path) -> dict
     bucket = f"{stack}-uploads"
     s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "ap-northeast-1"})
 
-    password_file = state_dir / "db-master-password"
+    password_file = state_dir / f"{stack}-db-master-password"
     password_file.write_text("Tw1n'pa\\ss" + secrets.token_hex(8) + "\n")
     password_file.chmod(0o600)
     outputs = {
@@ -175,8 +175,11 @@ def make_aws_side(emulator, stack: str, state_dir: Path, key_file: Path) -> dict
         "database": {"db_name": "app", "master_username": "admin", "password_file": str(password_file), "port": 3306},
         "loadbalancer": {"arn": alb, "target_group_arn": tg, "target_group_name": f"{stack}-web"},
         "storage": {"bucket": bucket},
+        # role -> key of its outputs, as playbooks/provision.yml writes it
+        "parts": {"compute": "compute", "database": "database", "loadbalancer": "loadbalancer", "storage": "storage"},
     }
-    (state_dir / "outputs.json").write_text(json.dumps(outputs, indent=2))
+    (state_dir / stack).mkdir(mode=0o700)
+    (state_dir / stack / "outputs.json").write_text(json.dumps(outputs, indent=2))
     return outputs
 
 
@@ -215,7 +218,7 @@ def test_twin_end_to_end(emulator, tmp_path):
 
     outputs = make_aws_side(emulator, stack, state_dir, key)
     web = outputs["compute"]["web"]
-    twin_dir = state_dir / f"twin-{stack}"
+    twin_dir = state_dir / stack / f"twin-{stack}"
     try:
         first = run()
         assert first.rc == 0, first.output[-6000:]
@@ -228,7 +231,7 @@ def test_twin_end_to_end(emulator, tmp_path):
         )
         label = docker("inspect", "-f", '{{ index .Config.Labels "kumo.webstack.instance-id" }}', web[0]["name"])
         assert label.stdout.strip() == web[0]["instance_id"]
-        inventory = (state_dir / f"inventory-{stack}.yml").read_text()
+        inventory = (state_dir / stack / f"inventory-{stack}.yml").read_text()
 
         # ---- SSH: the bastion on 127.0.0.1 with the stack key; a web server only through it
         known_hosts = twin_dir / "known_hosts"
@@ -326,6 +329,6 @@ def test_twin_end_to_end(emulator, tmp_path):
         assert docker("ps", "-aq", "--filter", f"label=kumo.webstack.stack={stack}").stdout.split() == []
         assert docker("network", "ls", "-q", "--filter", f"label=kumo.webstack.stack={stack}").stdout.split() == []
         assert docker("volume", "inspect", f"{stack}-twin-db", check=False).returncode == 0
-        assert not (state_dir / f"inventory-{stack}.yml").exists()
+        assert not (state_dir / stack / f"inventory-{stack}.yml").exists()
     finally:
         remove_twin(stack)
