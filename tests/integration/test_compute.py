@@ -1,4 +1,4 @@
-"""The compute role (bastion and web servers) end to end against the embedded emulator, read back with boto3.
+"""The compute role (the rails bastion and web servers, a chat-like group) against the emulator, read back with boto3.
 
 The network, security groups and bucket under the instances are built by the full test
 playbook (compute.yml) and removed by compute_teardown.yml. The runs that only concern the
@@ -15,15 +15,14 @@ import stat
 
 import pytest
 
-from .conftest import FAIL_FAST_TIMEOUT, ROOT, run_playbook
+from .badcases import Case, check_bad_cases, run_bad_cases
+from .conftest import ROOT, run_playbook
 
 PLAYBOOKS = ROOT / "tests" / "integration" / "playbooks"
 PROVISION = PLAYBOOKS / "compute.yml"
 ALONE = PLAYBOOKS / "compute_alone.yml"
 TEARDOWN = PLAYBOOKS / "compute_teardown.yml"
 DEBIAN_OWNER = "136693071363"
-
-pytestmark = pytest.mark.emulator
 
 
 def stack_instances(ec2, stack: str) -> list[dict]:
@@ -65,6 +64,7 @@ def newest(images: list[dict]) -> str:
     return max(i["CreationDate"] for i in images)
 
 
+@pytest.mark.emulator
 def test_instances_are_hardened_idempotent_and_torn_down(emulator, tmp_path):
     stack = "cmplife"
     ec2 = emulator.client("ec2")
@@ -132,6 +132,25 @@ def test_instances_are_hardened_idempotent_and_torn_down(emulator, tmp_path):
     assert [w["name"] for w in out["web"]] == [f"{stack}-web-1", f"{stack}-web-2"]
     assert [w["subnet_id"] for w in out["web"]] == [net["subnets"]["private"][az] for az in sorted(net["azs"])]
     assert [w["az"] for w in out["web"]] == sorted(net["azs"])
+    assert out["instance_profiles"] == {
+        "web": {"role_arn": out["instance_role_arn"], "profile_arn": out["instance_profile_arn"]}
+    }
+    assert out["groups"] == {
+        "bastion": {
+            "role": "bastion",
+            "bastion": True,
+            "instances": [
+                {
+                    "name": f"{stack}-bastion",
+                    "instance_id": out["bastion"]["instance_id"],
+                    "private_ip": out["bastion"]["private_ip"],
+                    "az": out["bastion"]["az"],
+                    "subnet_id": net["subnets"]["public"][sorted(net["azs"])[0]],
+                }
+            ],
+        },
+        "web": {"role": "web", "bastion": False, "instances": out["web"]},
+    }
 
     # ---- the image: the newest Amazon Linux 2023 (not minimal) for x86_64, found by lookup
     al2023 = ec2.describe_images(
@@ -259,19 +278,145 @@ def test_instances_are_hardened_idempotent_and_torn_down(emulator, tmp_path):
     assert again.changed == 0, again.output[-6000:]
 
 
+# ---- another topology: the role is not rails-shaped
+
+
+@pytest.mark.emulator
+def test_a_group_without_bastion_from_data_alone(emulator, tmp_path):
+    """A chat-like group (2 instances in the private subnets, its own security group, no bastion,
+    no instance profile, no bucket) on a VPC made here: launched, listed under compute_outputs.chat,
+    a second run changes nothing, absent terminates them."""
+    stack = "cmpchat"
+    ec2 = emulator.client("ec2")
+    iam = emulator.client("iam")
+    vpc_id = ec2.create_vpc(CidrBlock="10.8.0.0/16")["Vpc"]["VpcId"]
+    azs = ["ap-northeast-1a", "ap-northeast-1c"]
+    private = {
+        az: ec2.create_subnet(VpcId=vpc_id, CidrBlock=f"10.8.{128 + i}.0/24", AvailabilityZone=az)["Subnet"]["SubnetId"]
+        for i, az in enumerate(azs)
+    }
+    sg_id = ec2.create_security_group(GroupName=f"{stack}-chat", Description="chat", VpcId=vpc_id)["GroupId"]
+    extra = {
+        "webstack_name": stack,
+        "webstack_state_dir": str(tmp_path),
+        "webstack_secrets_dir": str(tmp_path / "secrets"),
+        "network_outputs": {"subnets": {"public": {}, "private": private}},
+        "security_groups_outputs": {"chat": sg_id},
+        "compute_instance_groups": [
+            {
+                "name": "chat",
+                "count": 2,
+                "subnet_tier": "private",
+                "instance_type": "t3.small",
+                "security_groups": ["chat"],
+                "role": "chat",
+            }
+        ],
+    }
+    first = run_playbook(ALONE, env=emulator.env, extra_vars=extra)
+    assert first.rc == 0, first.output[-6000:]
+    assert first.changed > 0
+    out = json.loads((tmp_path / "compute_alone_outputs.json").read_text())
+    assert "bastion" not in out and "web" not in out
+    assert [i["name"] for i in out["chat"]] == [f"{stack}-chat-1", f"{stack}-chat-2"]
+    assert [i["subnet_id"] for i in out["chat"]] == [private[az] for az in azs]
+    assert [i["az"] for i in out["chat"]] == azs
+    assert out["groups"] == {"chat": {"role": "chat", "bastion": False, "instances": out["chat"]}}
+    assert out["instance_profiles"] == {} and out["instance_role_arn"] == "" and out["instance_profile_arn"] == ""
+
+    instances = {tag_dict(i["Tags"])["Name"]: i for i in stack_instances(ec2, stack)}
+    assert set(instances) == {f"{stack}-chat-1", f"{stack}-chat-2"}
+    for entry in out["chat"]:
+        instance = instances[entry["name"]]
+        assert instance["InstanceId"] == entry["instance_id"]
+        assert instance["PrivateIpAddress"] == entry["private_ip"]
+        assert tag_dict(instance["Tags"]) == {
+            "Name": entry["name"],
+            "Stack": stack,
+            "ManagedBy": "kumo.webstack",
+            "Role": "chat",
+        }
+        assert [g["GroupId"] for g in instance["SecurityGroups"]] == [sg_id]
+        assert "IamInstanceProfile" not in instance
+        assert instance["InstanceType"] == "t3.small"
+    assert not ec2.describe_addresses(Filters=[{"Name": "tag:Stack", "Values": [stack]}])["Addresses"]
+    assert not [r for r in iam.list_roles()["Roles"] if r["RoleName"].startswith(f"{stack}-")]
+
+    second = run_playbook(ALONE, env=emulator.env, extra_vars=extra)
+    assert second.rc == 0, second.output[-6000:]
+    assert second.changed == 0, second.output[-6000:]
+
+    down = run_playbook(ALONE, env=emulator.env, extra_vars={**extra, "compute_state": "absent"})
+    assert down.rc == 0, down.output[-6000:]
+    assert compute_leftovers(emulator, stack) == {}
+
+
+# ---- bad input: fails before any AWS call (dead endpoint), all cases in one playbook run
+
+
+def _groups_with(change) -> list[dict]:
+    """The rails groups, as the manifest has them, changed by ``change``."""
+    groups = [
+        {"name": "bastion", "bastion": True, "count": 1, "subnet_tier": "public", "instance_type": "t3.micro",
+         "security_groups": ["bastion"]},
+        {"name": "web", "count": 2, "subnet_tier": "private", "instance_type": "t3.small", "security_groups": ["web"],
+         "instance_profile": True},
+    ]  # fmt: skip
+    change(groups)
+    return groups
+
+
 BAD = [
-    pytest.param({"compute_web_instance_type": "t3micro"}, "compute_web_instance_type", "t3micro", id="instance-type"),
-    pytest.param({"compute_ami_family": "centos"}, "compute_ami_family", "centos", id="ami-family"),
+    Case("instance-type", {"compute_web_instance_type": "t3micro"}, ["compute_web_instance_type", "t3micro"]),
+    Case("ami-family", {"compute_ami_family": "centos"}, ["compute_ami_family", "centos"]),
+    Case(
+        "web-count",
+        {"compute_web_count": 0},
+        ["compute_web_count must be a whole number of web servers, at least 1; got '0'"],
+    ),
+    Case(
+        "two-bastions",
+        {"compute_instance_groups": _groups_with(lambda g: g[1].update(bastion=True, subnet_tier="public", count=1))},
+        ["compute_instance_groups: at most one group may be the bastion (the one SSH jump host); bastion, web"],
+    ),
+    Case(
+        "bastion-count",
+        {"compute_instance_groups": _groups_with(lambda g: g[0].update(count=2))},
+        ["compute_instance_groups[0] (bastion): the bastion group has exactly one instance (count 1); got 2"],
+    ),
+    Case(
+        "bastion-private",
+        {"compute_instance_groups": _groups_with(lambda g: g[0].update(subnet_tier="private"))},
+        ["compute_instance_groups[0] (bastion): the bastion must be in the public subnet tier"],
+    ),
+    Case(
+        "duplicate-name",
+        {"compute_instance_groups": _groups_with(lambda g: g.append({**g[1], "instance_profile": False}))},
+        ["compute_instance_groups[2]: the name 'web' is used twice (names must be unique)"],
+    ),
+    Case(
+        "group-instance-type",
+        {"compute_instance_groups": _groups_with(lambda g: g.append({**g[1], "name": "chat", "instance_type": "big"}))},
+        ["compute_instance_groups[2] (chat): instance_type must be an EC2 instance type", "got 'big'"],
+    ),
+    Case(
+        "count-zero",
+        {"compute_instance_groups": _groups_with(lambda g: g[1].update(count=0))},
+        ["compute_instance_groups[1] (web): count must be a whole number, at least 1; got 0"],
+    ),
+    Case(
+        "reserved-name",
+        {"compute_instance_groups": _groups_with(lambda g: g[1].update(name="groups"))},
+        ["compute_instance_groups[1] (groups): 'groups' is a key of compute_outputs of its own"],
+    ),
+    Case(
+        "argspec-tier",
+        {"compute_instance_groups": _groups_with(lambda g: g[1].update(subnet_tier="dmz"))},
+        ["subnet_tier", "dmz"],
+    ),
 ]
 
 
-@pytest.mark.parametrize(("extra", "variable", "value"), BAD)
-def test_bad_input_fails_before_any_aws_call(extra, variable, value, dead_endpoint_env, tmp_path):
-    extra_vars = {"webstack_name": "badcmp", "webstack_state_dir": str(tmp_path), **extra}
-    run = run_playbook(ALONE, env=dead_endpoint_env, extra_vars=extra_vars, timeout=FAIL_FAST_TIMEOUT)
-    assert run.rc != 0
-    flat = " ".join(run.output.split())
-    failed = flat[flat.index("FAILED!") :] if "FAILED!" in flat else flat
-    assert variable in failed and value in failed, run.output[-3000:]
-    assert "Could not connect" not in flat and "EndpointConnectionError" not in flat
-    assert not (tmp_path / "compute_alone_outputs.json").exists()
+def test_bad_input_fails_before_any_aws_call(dead_endpoint_env, tmp_path):
+    results = run_bad_cases("compute", BAD, {"webstack_name": "badcmp"}, dead_endpoint_env, tmp_path)
+    check_bad_cases(BAD, results)
