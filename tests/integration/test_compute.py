@@ -9,13 +9,15 @@ outputs): those roles have their own tests, and every run of them costs time.
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 import stat
 
 import pytest
+import yaml
 
-from .badcases import Case, check_bad_cases, run_bad_cases
+from .badinput import assert_fails_before_aws, run_cases
 from .conftest import ROOT, run_playbook
 
 PLAYBOOKS = ROOT / "tests" / "integration" / "playbooks"
@@ -351,65 +353,71 @@ def test_a_group_without_bastion_from_data_alone(emulator, tmp_path):
     assert compute_leftovers(emulator, stack) == {}
 
 
-# ---- bad input: fails before any AWS call (dead endpoint), all cases in one playbook run
+# ---- bad input: fails before any AWS call (dead endpoint), all cases in one ansible-playbook run
+# (badinput.py), each asserted on its own
+
+
+def case(case_id: str, variables: dict, messages: list[str]):
+    """A bad-input case: its variables and the texts its failure must hold."""
+    return pytest.param(variables, messages, id=case_id)
+
+
+RAILS_GROUPS = yaml.safe_load((ROOT / "playbooks" / "rails" / "vars" / "kind.yml").read_text())[
+    "compute_instance_groups"
+]
 
 
 def _groups_with(change) -> list[dict]:
     """The rails groups, as the manifest has them, changed by ``change``."""
-    groups = [
-        {"name": "bastion", "bastion": True, "count": 1, "subnet_tier": "public", "instance_type": "t3.micro",
-         "security_groups": ["bastion"]},
-        {"name": "web", "count": 2, "subnet_tier": "private", "instance_type": "t3.small", "security_groups": ["web"],
-         "instance_profile": True},
-    ]  # fmt: skip
+    groups = copy.deepcopy(RAILS_GROUPS)
     change(groups)
     return groups
 
 
 BAD = [
-    Case("instance-type", {"compute_web_instance_type": "t3micro"}, ["compute_web_instance_type", "t3micro"]),
-    Case("ami-family", {"compute_ami_family": "centos"}, ["compute_ami_family", "centos"]),
-    Case(
+    case("instance-type", {"compute_web_instance_type": "t3micro"}, ["compute_web_instance_type", "t3micro"]),
+    case("ami-family", {"compute_ami_family": "centos"}, ["compute_ami_family", "centos"]),
+    case(
         "web-count",
         {"compute_web_count": 0},
         ["compute_web_count must be a whole number of web servers, at least 1; got '0'"],
     ),
-    Case(
+    case(
         "two-bastions",
         {"compute_instance_groups": _groups_with(lambda g: g[1].update(bastion=True, subnet_tier="public", count=1))},
         ["compute_instance_groups: at most one group may be the bastion (the one SSH jump host); bastion, web"],
     ),
-    Case(
+    case(
         "bastion-count",
         {"compute_instance_groups": _groups_with(lambda g: g[0].update(count=2))},
         ["compute_instance_groups[0] (bastion): the bastion group has exactly one instance (count 1); got 2"],
     ),
-    Case(
+    case(
         "bastion-private",
         {"compute_instance_groups": _groups_with(lambda g: g[0].update(subnet_tier="private"))},
         ["compute_instance_groups[0] (bastion): the bastion must be in the public subnet tier"],
     ),
-    Case(
+    case(
         "duplicate-name",
         {"compute_instance_groups": _groups_with(lambda g: g.append({**g[1], "instance_profile": False}))},
         ["compute_instance_groups[2]: the name 'web' is used twice (names must be unique)"],
     ),
-    Case(
+    case(
         "group-instance-type",
         {"compute_instance_groups": _groups_with(lambda g: g.append({**g[1], "name": "chat", "instance_type": "big"}))},
         ["compute_instance_groups[2] (chat): instance_type must be an EC2 instance type", "got 'big'"],
     ),
-    Case(
+    case(
         "count-zero",
         {"compute_instance_groups": _groups_with(lambda g: g[1].update(count=0))},
         ["compute_instance_groups[1] (web): count must be a whole number, at least 1; got 0"],
     ),
-    Case(
+    case(
         "reserved-name",
         {"compute_instance_groups": _groups_with(lambda g: g[1].update(name="groups"))},
         ["compute_instance_groups[1] (groups): 'groups' is a key of compute_outputs of its own"],
     ),
-    Case(
+    case(
         "argspec-tier",
         {"compute_instance_groups": _groups_with(lambda g: g[1].update(subnet_tier="dmz"))},
         ["subnet_tier", "dmz"],
@@ -417,6 +425,22 @@ BAD = [
 ]
 
 
-def test_bad_input_fails_before_any_aws_call(dead_endpoint_env, tmp_path):
-    results = run_bad_cases("compute", BAD, {"webstack_name": "badcmp"}, dead_endpoint_env, tmp_path)
-    check_bad_cases(BAD, results)
+@pytest.fixture(scope="module")
+def bad_cases(dead_endpoint_env, tmp_path_factory):
+    """Every BAD case in one ansible-playbook run (badinput.py), the role alone."""
+    return run_cases(
+        {p.id: p.values[0] for p in BAD},
+        [{"name": "The compute role", "ansible.builtin.include_role": {"name": "kumo.webstack.compute"}}],
+        env=dead_endpoint_env,
+        tmp_path=tmp_path_factory.mktemp("compute-cases"),
+        base_vars={"webstack_name": "badcmp", "compute_instance_groups": RAILS_GROUPS},
+    )
+
+
+@pytest.mark.parametrize(("extra", "messages"), BAD)
+def test_bad_input_fails_before_any_aws_call(extra, messages, bad_cases, request):
+    result = bad_cases[request.node.callspec.id]
+    for message in messages:
+        assert_fails_before_aws(result, message)
+    # the key pair is generated only after validation
+    assert not (result.case_dir / "secrets").exists()

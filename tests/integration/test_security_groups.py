@@ -6,8 +6,9 @@ import copy
 import json
 
 import pytest
+import yaml
 
-from .badcases import Case, check_bad_cases, run_bad_cases
+from .badinput import assert_fails_before_aws, run_cases
 from .conftest import ROOT, provision_converges, run_playbook
 
 PLAYBOOKS = ROOT / "tests" / "integration" / "playbooks"
@@ -248,14 +249,29 @@ def test_another_topology_from_data_alone(emulator, tmp_path):
 
 
 # ---- bad input: fails in the role's validation, before any AWS call (dead endpoint), all
-# cases in one playbook run (badcases.py)
+# cases in one ansible-playbook run (badinput.py), each asserted on its own
 
 
 MISSING = (
     "webstack_admin_cidrs (security_groups_admin_cidrs) must list the CIDRs allowed to SSH to the bastion,"
     """ e.g. -e '{"webstack_admin_cidrs": ["203.0.113.10/32"]}'"""
 )
-BAD_BASE = {"webstack_name": "sgbad", "security_groups_vpc_id": "vpc-0123456789abcdef0"}
+# the rails groups as the manifest has them (their knobs are templated in each case's play)
+RAILS_GROUPS = yaml.safe_load((ROOT / "playbooks" / "rails" / "vars" / "kind.yml").read_text())[
+    "security_groups_groups"
+]
+BAD_BASE = {
+    "webstack_name": "sgbad",
+    "security_groups_vpc_id": "vpc-0123456789abcdef0",
+    "security_groups_groups": RAILS_GROUPS,
+}
+# A bare inventory: the local one sets webstack_admin_cidrs, so "unset" could not be tested.
+INVENTORY = ROOT / "tests" / "integration" / "inventory.yml"
+
+
+def case(case_id: str, variables: dict, messages: list[str]):
+    """A bad-input case: its variables (None leaves one unset) and the texts its failure must hold."""
+    return pytest.param(variables, messages, id=case_id)
 
 
 def _chat_with(change) -> list[dict]:
@@ -266,34 +282,34 @@ def _chat_with(change) -> list[dict]:
 
 
 BAD_CASES = [
-    Case("admin-cidrs-unset", {}, [MISSING]),
-    Case("admin-cidrs-empty", {"webstack_admin_cidrs": []}, [MISSING]),
-    Case(
+    case("admin-cidrs-unset", {}, [MISSING]),
+    case("admin-cidrs-empty", {"webstack_admin_cidrs": []}, [MISSING]),
+    case(
         "admin-cidr-no-prefix",
         {"webstack_admin_cidrs": ["203.0.113.10"]},
         ["must hold IPv4 networks in CIDR form (e.g. 203.0.113.10/32): '203.0.113.10' has no prefix length"],
     ),
-    Case(
+    case(
         "admin-cidr-host-bits",
         {"webstack_admin_cidrs": ["203.0.113.10/24"]},
         ["'203.0.113.10/24' has host bits set (did you mean 203.0.113.0/24?)"],
     ),
-    Case(
+    case(
         "admin-cidr-world",
         {"webstack_admin_cidrs": ["203.0.113.10/32", "0.0.0.0/0"]},
         ["contains 0.0.0.0/0, which opens SSH on the bastion to the whole internet"],
     ),
-    Case(
+    case(
         "alb-cidr-invalid",
         {"webstack_admin_cidrs": ADMIN, "security_groups_alb_ingress_cidrs": ["10.0.0.0/33"]},
         ["security_groups_alb_ingress_cidrs must hold IPv4 CIDRs"],
     ),
-    Case(
+    case(
         "alb-ipv6-invalid",
         {"webstack_admin_cidrs": ADMIN, "security_groups_alb_ingress_ipv6_cidrs": ["0.0.0.0/0"]},
         ["security_groups_alb_ingress_ipv6_cidrs IPv6 CIDRs"],
     ),
-    Case(
+    case(
         "alb-no-cidrs",
         {
             "webstack_admin_cidrs": ADMIN,
@@ -302,29 +318,29 @@ BAD_CASES = [
         },
         ["together they must allow someone to reach the load balancer"],
     ),
-    Case(
+    case(
         "app-port-out-of-range",
         {"webstack_admin_cidrs": ADMIN, "security_groups_web_app_port": 70000},
         ["security_groups_web_app_port must be a TCP port from 1 to 65535; got 70000"],
     ),
-    Case(
+    case(
         "db-port-out-of-range",
         {"webstack_admin_cidrs": ADMIN, "security_groups_db_port": 0},
         ["security_groups_db_port must be a TCP port from 1 to 65535; got 0"],
     ),
-    Case("stack", {"webstack_admin_cidrs": ADMIN, "webstack_name": "Bad_Name"}, ["security_groups_stack_name"]),
-    Case(
+    case("stack", {"webstack_admin_cidrs": ADMIN, "webstack_name": "Bad_Name"}, ["security_groups_stack_name"]),
+    case(
         "vpc-id-missing",
         {"webstack_admin_cidrs": ADMIN, "security_groups_vpc_id": ""},
         ["security_groups_vpc_id (default: network_outputs.vpc_id) must be the id of the stack's VPC"],
     ),
-    Case(
+    case(
         "argspec-type",
         {"webstack_admin_cidrs": ADMIN, "security_groups_web_app_port": "http"},
         ["security_groups_web_app_port"],
     ),
     # ---- the groups as data (a chat-like list, one thing wrong in each)
-    Case(
+    case(
         "world-ssh",
         {
             "security_groups_groups": _chat_with(
@@ -336,7 +352,7 @@ BAD_CASES = [
             " internet. Narrow its CIDRs, or set security_groups_allow_world_ssh=true"
         ],
     ),
-    Case(
+    case(
         "world-ssh-ipv6-range",
         {
             "security_groups_groups": _chat_with(
@@ -345,7 +361,7 @@ BAD_CASES = [
         },
         ["ingress rule 2 ('low') opens SSH (port 22) to ::/0"],
     ),
-    Case(
+    case(
         "unknown-group",
         {"security_groups_groups": _chat_with(lambda g: g[2]["ingress"][0].update(group="chatt"))},
         [
@@ -353,12 +369,12 @@ BAD_CASES = [
             " 'chatt', which is not in the list (alb, chat, redis)"
         ],
     ),
-    Case(
+    case(
         "duplicate-name",
         {"security_groups_groups": _chat_with(lambda g: g[2].update(name="chat"))},
         ["security_groups_groups[2]: the name 'chat' is used twice (names must be unique)"],
     ),
-    Case(
+    case(
         "port-out-of-range",
         {"security_groups_groups": _chat_with(lambda g: g[0]["egress"][0].update(ports=65536))},
         [
@@ -366,12 +382,12 @@ BAD_CASES = [
             " port from 1 to 65535 or a range such as 8000-8010; got 65536"
         ],
     ),
-    Case(
+    case(
         "rule-without-description",
         {"security_groups_groups": _chat_with(lambda g: g[2]["ingress"][0].update(description=""))},
         ["security_groups_groups[2] (redis) ingress rule 1 needs a description (every rule carries one)"],
     ),
-    Case(
+    case(
         "admin-rule-without-cidrs",
         {
             "security_groups_groups": _chat_with(
@@ -383,6 +399,26 @@ BAD_CASES = [
 ]
 
 
-def test_bad_input_fails_fast_with_a_clear_message(dead_endpoint_env, tmp_path):
-    results = run_bad_cases("security_groups", BAD_CASES, BAD_BASE, dead_endpoint_env, tmp_path)
-    check_bad_cases(BAD_CASES, results)
+@pytest.fixture(scope="module")
+def bad_cases(dead_endpoint_env, tmp_path_factory):
+    """Every BAD_CASES case in one ansible-playbook run (badinput.py), the role alone."""
+    return run_cases(
+        {p.id: p.values[0] for p in BAD_CASES},
+        [
+            {
+                "name": "The security_groups role",
+                "ansible.builtin.include_role": {"name": "kumo.webstack.security_groups"},
+            }
+        ],
+        env=dead_endpoint_env,
+        tmp_path=tmp_path_factory.mktemp("security-groups-cases"),
+        base_vars=BAD_BASE,
+        inventory=INVENTORY,
+    )
+
+
+@pytest.mark.parametrize(("extra", "messages"), BAD_CASES)
+def test_bad_input_fails_fast_with_a_clear_message(extra, messages, bad_cases, request):
+    result = bad_cases[request.node.callspec.id]
+    for message in messages:
+        assert_fails_before_aws(result, message)
