@@ -1,4 +1,4 @@
-"""The compute role (bastion and web servers) end to end against the embedded emulator, read back with boto3.
+"""The compute role (the rails bastion and web servers, a chat-like group) against the emulator, read back with boto3.
 
 The network, security groups and bucket under the instances are built by the full test
 playbook (compute.yml) and removed by compute_teardown.yml. The runs that only concern the
@@ -9,21 +9,22 @@ outputs): those roles have their own tests, and every run of them costs time.
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 import stat
 
 import pytest
+import yaml
 
-from .conftest import FAIL_FAST_TIMEOUT, ROOT, run_playbook
+from .badinput import assert_fails_before_aws, run_cases
+from .conftest import ROOT, run_playbook
 
 PLAYBOOKS = ROOT / "tests" / "integration" / "playbooks"
 PROVISION = PLAYBOOKS / "compute.yml"
 ALONE = PLAYBOOKS / "compute_alone.yml"
 TEARDOWN = PLAYBOOKS / "compute_teardown.yml"
 DEBIAN_OWNER = "136693071363"
-
-pytestmark = pytest.mark.emulator
 
 
 def stack_instances(ec2, stack: str) -> list[dict]:
@@ -65,6 +66,7 @@ def newest(images: list[dict]) -> str:
     return max(i["CreationDate"] for i in images)
 
 
+@pytest.mark.emulator
 def test_instances_are_hardened_idempotent_and_torn_down(emulator, tmp_path):
     stack = "cmplife"
     ec2 = emulator.client("ec2")
@@ -132,6 +134,25 @@ def test_instances_are_hardened_idempotent_and_torn_down(emulator, tmp_path):
     assert [w["name"] for w in out["web"]] == [f"{stack}-web-1", f"{stack}-web-2"]
     assert [w["subnet_id"] for w in out["web"]] == [net["subnets"]["private"][az] for az in sorted(net["azs"])]
     assert [w["az"] for w in out["web"]] == sorted(net["azs"])
+    assert out["instance_profiles"] == {
+        "web": {"role_arn": out["instance_role_arn"], "profile_arn": out["instance_profile_arn"]}
+    }
+    assert out["groups"] == {
+        "bastion": {
+            "role": "bastion",
+            "bastion": True,
+            "instances": [
+                {
+                    "name": f"{stack}-bastion",
+                    "instance_id": out["bastion"]["instance_id"],
+                    "private_ip": out["bastion"]["private_ip"],
+                    "az": out["bastion"]["az"],
+                    "subnet_id": net["subnets"]["public"][sorted(net["azs"])[0]],
+                }
+            ],
+        },
+        "web": {"role": "web", "bastion": False, "instances": out["web"]},
+    }
 
     # ---- the image: the newest Amazon Linux 2023 (not minimal) for x86_64, found by lookup
     al2023 = ec2.describe_images(
@@ -259,19 +280,167 @@ def test_instances_are_hardened_idempotent_and_torn_down(emulator, tmp_path):
     assert again.changed == 0, again.output[-6000:]
 
 
-BAD = [
-    pytest.param({"compute_web_instance_type": "t3micro"}, "compute_web_instance_type", "t3micro", id="instance-type"),
-    pytest.param({"compute_ami_family": "centos"}, "compute_ami_family", "centos", id="ami-family"),
+# ---- another topology: the role is not rails-shaped
+
+
+@pytest.mark.emulator
+def test_a_group_without_bastion_from_data_alone(emulator, tmp_path):
+    """A chat-like group (2 instances in the private subnets, its own security group, no bastion,
+    no instance profile, no bucket) on a VPC made here: launched, listed under compute_outputs.chat,
+    a second run changes nothing, absent terminates them."""
+    stack = "cmpchat"
+    ec2 = emulator.client("ec2")
+    iam = emulator.client("iam")
+    vpc_id = ec2.create_vpc(CidrBlock="10.8.0.0/16")["Vpc"]["VpcId"]
+    azs = ["ap-northeast-1a", "ap-northeast-1c"]
+    private = {
+        az: ec2.create_subnet(VpcId=vpc_id, CidrBlock=f"10.8.{128 + i}.0/24", AvailabilityZone=az)["Subnet"]["SubnetId"]
+        for i, az in enumerate(azs)
+    }
+    sg_id = ec2.create_security_group(GroupName=f"{stack}-chat", Description="chat", VpcId=vpc_id)["GroupId"]
+    extra = {
+        "webstack_name": stack,
+        "webstack_state_dir": str(tmp_path),
+        "webstack_secrets_dir": str(tmp_path / "secrets"),
+        "network_outputs": {"subnets": {"public": {}, "private": private}},
+        "security_groups_outputs": {"chat": sg_id},
+        "compute_instance_groups": [
+            {
+                "name": "chat",
+                "count": 2,
+                "subnet_tier": "private",
+                "instance_type": "t3.small",
+                "security_groups": ["chat"],
+                "role": "chat",
+            }
+        ],
+    }
+    first = run_playbook(ALONE, env=emulator.env, extra_vars=extra)
+    assert first.rc == 0, first.output[-6000:]
+    assert first.changed > 0
+    out = json.loads((tmp_path / "compute_alone_outputs.json").read_text())
+    assert "bastion" not in out and "web" not in out
+    assert [i["name"] for i in out["chat"]] == [f"{stack}-chat-1", f"{stack}-chat-2"]
+    assert [i["subnet_id"] for i in out["chat"]] == [private[az] for az in azs]
+    assert [i["az"] for i in out["chat"]] == azs
+    assert out["groups"] == {"chat": {"role": "chat", "bastion": False, "instances": out["chat"]}}
+    assert out["instance_profiles"] == {} and out["instance_role_arn"] == "" and out["instance_profile_arn"] == ""
+
+    instances = {tag_dict(i["Tags"])["Name"]: i for i in stack_instances(ec2, stack)}
+    assert set(instances) == {f"{stack}-chat-1", f"{stack}-chat-2"}
+    for entry in out["chat"]:
+        instance = instances[entry["name"]]
+        assert instance["InstanceId"] == entry["instance_id"]
+        assert instance["PrivateIpAddress"] == entry["private_ip"]
+        assert tag_dict(instance["Tags"]) == {
+            "Name": entry["name"],
+            "Stack": stack,
+            "ManagedBy": "kumo.webstack",
+            "Role": "chat",
+        }
+        assert [g["GroupId"] for g in instance["SecurityGroups"]] == [sg_id]
+        assert "IamInstanceProfile" not in instance
+        assert instance["InstanceType"] == "t3.small"
+    assert not ec2.describe_addresses(Filters=[{"Name": "tag:Stack", "Values": [stack]}])["Addresses"]
+    assert not [r for r in iam.list_roles()["Roles"] if r["RoleName"].startswith(f"{stack}-")]
+
+    second = run_playbook(ALONE, env=emulator.env, extra_vars=extra)
+    assert second.rc == 0, second.output[-6000:]
+    assert second.changed == 0, second.output[-6000:]
+
+    down = run_playbook(ALONE, env=emulator.env, extra_vars={**extra, "compute_state": "absent"})
+    assert down.rc == 0, down.output[-6000:]
+    assert compute_leftovers(emulator, stack) == {}
+
+
+# ---- bad input: fails before any AWS call (dead endpoint), all cases in one ansible-playbook run
+# (badinput.py), each asserted on its own
+
+
+def case(case_id: str, variables: dict, messages: list[str]):
+    """A bad-input case: its variables and the texts its failure must hold."""
+    return pytest.param(variables, messages, id=case_id)
+
+
+RAILS_GROUPS = yaml.safe_load((ROOT / "playbooks" / "rails" / "vars" / "kind.yml").read_text())[
+    "compute_instance_groups"
 ]
 
 
-@pytest.mark.parametrize(("extra", "variable", "value"), BAD)
-def test_bad_input_fails_before_any_aws_call(extra, variable, value, dead_endpoint_env, tmp_path):
-    extra_vars = {"webstack_name": "badcmp", "webstack_state_dir": str(tmp_path), **extra}
-    run = run_playbook(ALONE, env=dead_endpoint_env, extra_vars=extra_vars, timeout=FAIL_FAST_TIMEOUT)
-    assert run.rc != 0
-    flat = " ".join(run.output.split())
-    failed = flat[flat.index("FAILED!") :] if "FAILED!" in flat else flat
-    assert variable in failed and value in failed, run.output[-3000:]
-    assert "Could not connect" not in flat and "EndpointConnectionError" not in flat
-    assert not (tmp_path / "compute_alone_outputs.json").exists()
+def _groups_with(change) -> list[dict]:
+    """The rails groups, as the manifest has them, changed by ``change``."""
+    groups = copy.deepcopy(RAILS_GROUPS)
+    change(groups)
+    return groups
+
+
+BAD = [
+    case("instance-type", {"compute_web_instance_type": "t3micro"}, ["compute_web_instance_type", "t3micro"]),
+    case("ami-family", {"compute_ami_family": "centos"}, ["compute_ami_family", "centos"]),
+    case(
+        "web-count",
+        {"compute_web_count": 0},
+        ["compute_web_count must be a whole number of web servers, at least 1; got '0'"],
+    ),
+    case(
+        "two-bastions",
+        {"compute_instance_groups": _groups_with(lambda g: g[1].update(bastion=True, subnet_tier="public", count=1))},
+        ["compute_instance_groups: at most one group may be the bastion (the one SSH jump host); bastion, web"],
+    ),
+    case(
+        "bastion-count",
+        {"compute_instance_groups": _groups_with(lambda g: g[0].update(count=2))},
+        ["compute_instance_groups[0] (bastion): the bastion group has exactly one instance (count 1); got 2"],
+    ),
+    case(
+        "bastion-private",
+        {"compute_instance_groups": _groups_with(lambda g: g[0].update(subnet_tier="private"))},
+        ["compute_instance_groups[0] (bastion): the bastion must be in the public subnet tier"],
+    ),
+    case(
+        "duplicate-name",
+        {"compute_instance_groups": _groups_with(lambda g: g.append({**g[1], "instance_profile": False}))},
+        ["compute_instance_groups[2]: the name 'web' is used twice (names must be unique)"],
+    ),
+    case(
+        "group-instance-type",
+        {"compute_instance_groups": _groups_with(lambda g: g.append({**g[1], "name": "chat", "instance_type": "big"}))},
+        ["compute_instance_groups[2] (chat): instance_type must be an EC2 instance type", "got 'big'"],
+    ),
+    case(
+        "count-zero",
+        {"compute_instance_groups": _groups_with(lambda g: g[1].update(count=0))},
+        ["compute_instance_groups[1] (web): count must be a whole number, at least 1; got 0"],
+    ),
+    case(
+        "reserved-name",
+        {"compute_instance_groups": _groups_with(lambda g: g[1].update(name="groups"))},
+        ["compute_instance_groups[1] (groups): 'groups' is a key of compute_outputs of its own"],
+    ),
+    case(
+        "argspec-tier",
+        {"compute_instance_groups": _groups_with(lambda g: g[1].update(subnet_tier="dmz"))},
+        ["subnet_tier", "dmz"],
+    ),
+]
+
+
+@pytest.fixture(scope="module")
+def bad_cases(dead_endpoint_env, tmp_path_factory):
+    """Every BAD case in one ansible-playbook run (badinput.py), the role alone."""
+    return run_cases(
+        {p.id: p.values[0] for p in BAD},
+        [{"name": "The compute role", "ansible.builtin.include_role": {"name": "kumo.webstack.compute"}}],
+        env=dead_endpoint_env,
+        tmp_path=tmp_path_factory.mktemp("compute-cases"),
+        base_vars={"webstack_name": "badcmp", "compute_instance_groups": RAILS_GROUPS},
+    )
+
+
+@pytest.mark.parametrize(("extra", "messages"), BAD)
+def test_bad_input_fails_before_any_aws_call(extra, messages, bad_cases, request):
+    result = bad_cases[request.node.callspec.id]
+    for message in messages:
+        assert_fails_before_aws(result, message)
+    # the key pair is generated only after validation
+    assert not (result.case_dir / "secrets").exists()

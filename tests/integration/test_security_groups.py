@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import copy
 import json
 
 import pytest
+import yaml
 
-from .conftest import FAIL_FAST_TIMEOUT, ROOT, provision_converges, run_playbook
+from .badinput import assert_fails_before_aws, run_cases
+from .conftest import ROOT, provision_converges, run_playbook
 
 PLAYBOOKS = ROOT / "tests" / "integration" / "playbooks"
 PROVISION = PLAYBOOKS / "security_groups.yml"
@@ -165,91 +168,257 @@ def test_custom_ports_and_ranges(emulator, tmp_path):
     assert not stack_groups(ec2, stack)
 
 
-# ---- bad input: fails in the role's validation, before any AWS call (dead endpoint)
+# ---- another topology: the role is not rails-shaped
+
+
+CHAT_GROUPS = [
+    {
+        "name": "alb",
+        "description": "load balancer: HTTPS from anywhere",
+        "ingress": [
+            {"ports": 443, "cidrs": ["0.0.0.0/0"], "description": "HTTPS from anywhere"},
+            {"ports": 443, "cidrs_ipv6": ["::/0"], "description": "HTTPS from anywhere (IPv6)"},
+        ],
+        "egress": [{"ports": 8000, "group": "chat", "description": "Chat port to the chat servers"}],
+    },
+    {
+        "name": "chat",
+        "description": "chat servers: WebSocket from the load balancer",
+        "ingress": [{"ports": "8000", "group": "alb", "description": "Chat port from the load balancer"}],
+        "egress": [{"proto": "all", "cidrs": ["0.0.0.0/0"], "description": "All outbound IPv4"}],
+    },
+    {
+        "name": "redis",
+        "description": "Redis: pub/sub for the chat servers",
+        "ingress": [{"ports": 6379, "group": "chat", "description": "Redis from the chat servers"}],
+    },
+]
+
+
+@pytest.mark.emulator
+def test_another_topology_from_data_alone(emulator, tmp_path):
+    """A chat-like set (ALB -> chat 8000 -> Redis 6379, no bastion, no admin CIDRs) in a VPC of
+    its own: the groups and rules are exactly the data's, a second run changes nothing, absent
+    removes them."""
+    stack = "sgchat"
+    ec2 = emulator.client("ec2")
+    vpc_id = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
+    # a bare inventory: no webstack_admin_cidrs, and no rule needs them
+    inventory = ["-i", str(ROOT / "tests" / "integration" / "inventory.yml")]
+    extra = {
+        "webstack_name": stack,
+        "webstack_state_dir": str(tmp_path),
+        "security_groups_vpc_id": vpc_id,
+        "security_groups_groups": CHAT_GROUPS,
+    }
+    first = run_playbook(ALONE, *inventory, env=emulator.env, extra_vars=extra)
+    assert first.rc == 0, first.output[-6000:]
+    assert first.changed > 0
+    groups = stack_groups(ec2, stack)
+    assert sorted(groups) == ["alb", "chat", "redis"]
+    ids = {name: g["GroupId"] for name, g in groups.items()}
+    for name, group in groups.items():
+        assert group["VpcId"] == vpc_id
+        assert tags_of(group) == {"Name": f"{stack}-{name}", "Stack": stack, "ManagedBy": "kumo.webstack"}
+    assert groups["chat"]["Description"] == f"{stack} chat servers: WebSocket from the load balancer"
+    assert flat_rules(groups["alb"]["IpPermissions"]) == {
+        ("tcp", 443, 443, "cidr", "0.0.0.0/0", "HTTPS from anywhere"),
+        ("tcp", 443, 443, "cidr6", "::/0", "HTTPS from anywhere (IPv6)"),
+    }
+    assert flat_rules(groups["alb"]["IpPermissionsEgress"]) == {
+        ("tcp", 8000, 8000, "group", ids["chat"], "Chat port to the chat servers")
+    }
+    assert flat_rules(groups["chat"]["IpPermissions"]) == {
+        ("tcp", 8000, 8000, "group", ids["alb"], "Chat port from the load balancer")
+    }
+    assert flat_rules(groups["chat"]["IpPermissionsEgress"]) == {
+        ("-1", None, None, "cidr", "0.0.0.0/0", "All outbound IPv4")
+    }
+    assert flat_rules(groups["redis"]["IpPermissions"]) == {
+        ("tcp", 6379, 6379, "group", ids["chat"], "Redis from the chat servers")
+    }
+    assert flat_rules(groups["redis"]["IpPermissionsEgress"]) == set()
+
+    second = run_playbook(ALONE, *inventory, env=emulator.env, extra_vars=extra)
+    assert second.rc == 0, second.output[-6000:]
+    assert second.changed == 0, second.output[-6000:]
+
+    down = run_playbook(ALONE, *inventory, env=emulator.env, extra_vars={**extra, "security_groups_state": "absent"})
+    assert down.rc == 0, down.output[-6000:]
+    assert not stack_groups(ec2, stack)
+
+
+# ---- bad input: fails in the role's validation, before any AWS call (dead endpoint), all
+# cases in one ansible-playbook run (badinput.py), each asserted on its own
 
 
 MISSING = (
     "webstack_admin_cidrs (security_groups_admin_cidrs) must list the CIDRs allowed to SSH to the bastion,"
     """ e.g. -e '{"webstack_admin_cidrs": ["203.0.113.10/32"]}'"""
 )
+# the rails groups as the manifest has them (their knobs are templated in each case's play)
+RAILS_GROUPS = yaml.safe_load((ROOT / "playbooks" / "rails" / "vars" / "kind.yml").read_text())[
+    "security_groups_groups"
+]
+BAD_BASE = {
+    "webstack_name": "sgbad",
+    "security_groups_vpc_id": "vpc-0123456789abcdef0",
+    "security_groups_groups": RAILS_GROUPS,
+}
+# A bare inventory: the local one sets webstack_admin_cidrs, so "unset" could not be tested.
+INVENTORY = ROOT / "tests" / "integration" / "inventory.yml"
+
+
+def case(case_id: str, variables: dict, messages: list[str]):
+    """A bad-input case: its variables (None leaves one unset) and the texts its failure must hold."""
+    return pytest.param(variables, messages, id=case_id)
+
+
+def _chat_with(change) -> list[dict]:
+    """CHAT_GROUPS changed by ``change`` (a data case starts from a valid list)."""
+    groups = copy.deepcopy(CHAT_GROUPS)
+    change(groups)
+    return groups
+
 
 BAD_CASES = [
-    pytest.param({}, MISSING, id="admin-cidrs-unset"),
-    pytest.param({"webstack_admin_cidrs": []}, MISSING, id="admin-cidrs-empty"),
-    pytest.param(
+    case("admin-cidrs-unset", {}, [MISSING]),
+    case("admin-cidrs-empty", {"webstack_admin_cidrs": []}, [MISSING]),
+    case(
+        "admin-cidr-no-prefix",
         {"webstack_admin_cidrs": ["203.0.113.10"]},
-        "must hold IPv4 networks in CIDR form (e.g. 203.0.113.10/32): '203.0.113.10' has no prefix length",
-        id="admin-cidr-no-prefix",
+        ["must hold IPv4 networks in CIDR form (e.g. 203.0.113.10/32): '203.0.113.10' has no prefix length"],
     ),
-    pytest.param(
+    case(
+        "admin-cidr-host-bits",
         {"webstack_admin_cidrs": ["203.0.113.10/24"]},
-        "'203.0.113.10/24' has host bits set (did you mean 203.0.113.0/24?)",
-        id="admin-cidr-host-bits",
+        ["'203.0.113.10/24' has host bits set (did you mean 203.0.113.0/24?)"],
     ),
-    pytest.param(
+    case(
+        "admin-cidr-world",
         {"webstack_admin_cidrs": ["203.0.113.10/32", "0.0.0.0/0"]},
-        "contains 0.0.0.0/0, which opens SSH on the bastion to the whole internet",
-        id="admin-cidr-world",
+        ["contains 0.0.0.0/0, which opens SSH on the bastion to the whole internet"],
     ),
-    pytest.param(
+    case(
+        "alb-cidr-invalid",
         {"webstack_admin_cidrs": ADMIN, "security_groups_alb_ingress_cidrs": ["10.0.0.0/33"]},
-        "security_groups_alb_ingress_cidrs must hold IPv4 CIDRs",
-        id="alb-cidr-invalid",
+        ["security_groups_alb_ingress_cidrs must hold IPv4 CIDRs"],
     ),
-    pytest.param(
+    case(
+        "alb-ipv6-invalid",
         {"webstack_admin_cidrs": ADMIN, "security_groups_alb_ingress_ipv6_cidrs": ["0.0.0.0/0"]},
-        "security_groups_alb_ingress_ipv6_cidrs IPv6 CIDRs",
-        id="alb-ipv6-invalid",
+        ["security_groups_alb_ingress_ipv6_cidrs IPv6 CIDRs"],
     ),
-    pytest.param(
+    case(
+        "alb-no-cidrs",
         {
             "webstack_admin_cidrs": ADMIN,
             "security_groups_alb_ingress_cidrs": [],
             "security_groups_alb_ingress_ipv6_cidrs": [],
         },
-        "together they must allow someone to reach the load balancer",
-        id="alb-no-cidrs",
+        ["together they must allow someone to reach the load balancer"],
     ),
-    pytest.param(
+    case(
+        "app-port-out-of-range",
         {"webstack_admin_cidrs": ADMIN, "security_groups_web_app_port": 70000},
-        "security_groups_web_app_port must be a TCP port from 1 to 65535; got 70000",
-        id="app-port-out-of-range",
+        ["security_groups_web_app_port must be a TCP port from 1 to 65535; got 70000"],
     ),
-    pytest.param(
+    case(
+        "db-port-out-of-range",
         {"webstack_admin_cidrs": ADMIN, "security_groups_db_port": 0},
-        "security_groups_db_port must be a TCP port from 1 to 65535; got 0",
-        id="db-port-out-of-range",
+        ["security_groups_db_port must be a TCP port from 1 to 65535; got 0"],
     ),
-    pytest.param(
-        {"webstack_admin_cidrs": ADMIN, "webstack_name": "Bad_Name"}, "security_groups_stack_name", id="stack"
-    ),
-    pytest.param(
+    case("stack", {"webstack_admin_cidrs": ADMIN, "webstack_name": "Bad_Name"}, ["security_groups_stack_name"]),
+    case(
+        "vpc-id-missing",
         {"webstack_admin_cidrs": ADMIN, "security_groups_vpc_id": ""},
-        "security_groups_vpc_id (default: network_outputs.vpc_id) must be the id of the stack's VPC",
-        id="vpc-id-missing",
+        ["security_groups_vpc_id (default: network_outputs.vpc_id) must be the id of the stack's VPC"],
     ),
-    pytest.param(
+    case(
+        "argspec-type",
         {"webstack_admin_cidrs": ADMIN, "security_groups_web_app_port": "http"},
-        "security_groups_web_app_port",
-        id="argspec-type",
+        ["security_groups_web_app_port"],
+    ),
+    # ---- the groups as data (a chat-like list, one thing wrong in each)
+    case(
+        "world-ssh",
+        {
+            "security_groups_groups": _chat_with(
+                lambda g: g[1]["ingress"].append({"ports": 22, "cidrs": ["0.0.0.0/0"], "description": "SSH"})
+            )
+        },
+        [
+            "security_groups_groups[1] (chat) ingress rule 2 ('SSH') opens SSH (port 22) to 0.0.0.0/0, the whole"
+            " internet. Narrow its CIDRs, or set security_groups_allow_world_ssh=true"
+        ],
+    ),
+    case(
+        "world-ssh-ipv6-range",
+        {
+            "security_groups_groups": _chat_with(
+                lambda g: g[1]["ingress"].append({"ports": "1-1024", "cidrs_ipv6": ["::/0"], "description": "low"})
+            )
+        },
+        ["ingress rule 2 ('low') opens SSH (port 22) to ::/0"],
+    ),
+    case(
+        "unknown-group",
+        {"security_groups_groups": _chat_with(lambda g: g[2]["ingress"][0].update(group="chatt"))},
+        [
+            "security_groups_groups[2] (redis) ingress rule 1 ('Redis from the chat servers') references group"
+            " 'chatt', which is not in the list (alb, chat, redis)"
+        ],
+    ),
+    case(
+        "duplicate-name",
+        {"security_groups_groups": _chat_with(lambda g: g[2].update(name="chat"))},
+        ["security_groups_groups[2]: the name 'chat' is used twice (names must be unique)"],
+    ),
+    case(
+        "port-out-of-range",
+        {"security_groups_groups": _chat_with(lambda g: g[0]["egress"][0].update(ports=65536))},
+        [
+            "security_groups_groups[0] (alb) egress rule 1 ('Chat port to the chat servers'): ports must be a"
+            " port from 1 to 65535 or a range such as 8000-8010; got 65536"
+        ],
+    ),
+    case(
+        "rule-without-description",
+        {"security_groups_groups": _chat_with(lambda g: g[2]["ingress"][0].update(description=""))},
+        ["security_groups_groups[2] (redis) ingress rule 1 needs a description (every rule carries one)"],
+    ),
+    case(
+        "admin-rule-without-cidrs",
+        {
+            "security_groups_groups": _chat_with(
+                lambda g: g[1]["ingress"].append({"ports": 22, "admin": True, "description": "SSH from the admins"})
+            )
+        },
+        [MISSING],
     ),
 ]
 
 
-@pytest.mark.parametrize(("extra", "message"), BAD_CASES)
-def test_bad_input_fails_fast_with_a_clear_message(extra, message, dead_endpoint_env, tmp_path):
-    extra_vars = {
-        "webstack_name": "sgbad",
-        "webstack_state_dir": str(tmp_path),
-        "security_groups_vpc_id": "vpc-0123456789abcdef0",
-        **extra,
-    }
-    # A bare inventory: the local one sets webstack_admin_cidrs, so "unset" could not be tested.
-    inventory = ROOT / "tests" / "integration" / "inventory.yml"
-    run = run_playbook(
-        ALONE, "-i", str(inventory), env=dead_endpoint_env, extra_vars=extra_vars, timeout=FAIL_FAST_TIMEOUT
+@pytest.fixture(scope="module")
+def bad_cases(dead_endpoint_env, tmp_path_factory):
+    """Every BAD_CASES case in one ansible-playbook run (badinput.py), the role alone."""
+    return run_cases(
+        {p.id: p.values[0] for p in BAD_CASES},
+        [
+            {
+                "name": "The security_groups role",
+                "ansible.builtin.include_role": {"name": "kumo.webstack.security_groups"},
+            }
+        ],
+        env=dead_endpoint_env,
+        tmp_path=tmp_path_factory.mktemp("security-groups-cases"),
+        base_vars=BAD_BASE,
+        inventory=INVENTORY,
     )
-    assert run.rc != 0
-    flat = " ".join(run.output.split())
-    assert message in flat, run.output[-3000:]
-    assert "Could not connect" not in flat and "EndpointConnectionError" not in flat
+
+
+@pytest.mark.parametrize(("extra", "messages"), BAD_CASES)
+def test_bad_input_fails_fast_with_a_clear_message(extra, messages, bad_cases, request):
+    result = bad_cases[request.node.callspec.id]
+    for message in messages:
+        assert_fails_before_aws(result, message)
