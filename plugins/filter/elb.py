@@ -389,7 +389,8 @@ def elb_target_groups(target_groups, stack, defaults=None, instance_groups=None)
                 "deregistration_delay": int(merged["deregistration_delay"]),
                 "stickiness": {
                     "enabled": bool(sticky.get("enabled", False)),
-                    "duration": int(sticky.get("duration", 86400)),
+                    # None: AWS's own (86400 s), not compared or set
+                    "duration": int(sticky["duration"]) if sticky.get("duration") is not None else None,
                 },
                 "targets": _targets(group.get("targets"), instance_groups),
             }

@@ -167,7 +167,7 @@ def test_target_groups_fill_defaults_and_resolve_targets():
             "unhealthy_threshold": 2,
         },
         "deregistration_delay": 30,
-        "stickiness": {"enabled": False, "duration": 86400},
+        "stickiness": {"enabled": False, "duration": None},
         "targets": ["i-1", "i-2", "i-9", "i-3"],
     }
     assert (bot["target_type"], bot["port"], bot["health_check"]["path"], bot["targets"]) == (
@@ -177,7 +177,7 @@ def test_target_groups_fill_defaults_and_resolve_targets():
         None,
     )
     assert bot["health_check"]["interval"] == 10
-    assert bot["stickiness"] == {"enabled": True, "duration": 86400}
+    assert bot["stickiness"] == {"enabled": True, "duration": None}
     assert gone["targets"] == []
     with pytest.raises(AnsibleFilterError):
         elb_target_groups("web", "shop")
