@@ -56,7 +56,7 @@ def test_load_balancer_is_built_idempotent_truthful_and_torn_down(emulator, tmp_
     # ---- --check on an empty account runs cleanly and creates nothing
     check_empty = run_playbook(PROVISION, "--check", env=emulator.env, extra_vars=extra)
     assert check_empty.rc == 0, check_empty.output[-6000:]
-    assert f"target group {stack}-web and the load balancer {stack}-alb would be created" in flat(check_empty.output)
+    assert f"target groups {stack}-web and the load balancer {stack}-alb would be created" in flat(check_empty.output)
     assert stack_elbv2(elbv2, stack) == []
     assert not (tmp_path / "loadbalancer_outputs.json").exists()
 
@@ -169,10 +169,22 @@ def test_load_balancer_is_built_idempotent_truthful_and_torn_down(emulator, tmp_
         "arn": alb["LoadBalancerArn"],
         "dns_name": alb["DNSName"],
         "canonical_hosted_zone_id": alb["CanonicalHostedZoneId"],
+        "attached": False,
         "target_group_arn": tg["TargetGroupArn"],
         "target_group_name": f"{stack}-web",
         "target_port": 80,
         "health_check_path": "/up",
+        "target_groups": {
+            "web": {
+                "arn": tg["TargetGroupArn"],
+                "name": f"{stack}-web",
+                "port": 80,
+                "protocol": "HTTP",
+                "target_type": "instance",
+                "health_check_path": "/up",
+            }
+        },
+        "rules": {},
         "listeners": {"http": listeners[80]["ListenerArn"], "https": listeners[443]["ListenerArn"]},
         "ssl_policy": POLICY,
         "url": f"https://{domain}",
@@ -187,7 +199,7 @@ def test_load_balancer_is_built_idempotent_truthful_and_torn_down(emulator, tmp_
         "loadbalancer_vpc_id": inputs["network"]["vpc_id"],
         "loadbalancer_subnet_ids": list(inputs["network"]["subnets"]["public"].values()),
         "loadbalancer_security_group_id": inputs["security_groups"]["alb"],
-        "loadbalancer_target_instance_ids": web_ids[:1],
+        "loadbalancer_instance_groups": {"web": [{"instance_id": web_ids[0]}]},
         "loadbalancer_certificate_arn": certificate,
         "loadbalancer_zone_id": inputs["domain"]["zone_id"],
         "loadbalancer_record_names": [domain, f"www.{domain}"],
@@ -217,45 +229,373 @@ def test_load_balancer_is_built_idempotent_truthful_and_torn_down(emulator, tmp_
     assert again.changed == 0, again.output[-6000:]
 
 
-BAD = [
-    pytest.param(
+def rules_of(elbv2, listener_arn: str) -> dict[str, dict]:
+    """Name tag -> rule (with its tags) of every non-default rule of the listener."""
+    out = {}
+    for rule in elbv2.describe_rules(ListenerArn=listener_arn)["Rules"]:
+        if rule["IsDefault"]:
+            continue
+        tags = tags_of(elbv2, rule["RuleArn"])
+        out[tags.get("Name", rule["RuleArn"])] = {**rule, "Tags": tags}
+    return out
+
+
+def values(rule: dict, field: str) -> list[str]:
+    for condition in rule["Conditions"]:
+        if condition["Field"] == field:
+            config = {"host-header": "HostHeaderConfig", "path-pattern": "PathPatternConfig"}[field]
+            return sorted(condition.get(config, {}).get("Values") or condition.get("Values") or [])
+    return []
+
+
+def test_ip_group_rules_fixed_responses_and_a_second_stack_attached(emulator, tmp_path):
+    stack, other = "lbdata", "lbattach"
+    domain = f"{stack}.kumo-webstack.example"
+    elbv2 = emulator.client("elbv2")
+    route53 = emulator.client("route53")
+    topology = {
+        "loadbalancer_target_groups": [
+            {"name": "web", "targets": {"instance_group": "web"}},
+            {
+                "name": "bot",
+                "target_type": "ip",
+                "port": 8080,
+                "health_check": {"path": "/health", "matcher": "200-299"},
+                "deregistration_delay": 10,
+                "stickiness": {"enabled": True},
+            },
+        ],
+        "loadbalancer_default_action": {
+            "type": "fixed-response",
+            "status_code": 404,
+            "content_type": "text/plain",
+            "body": "no route",
+        },
+        "loadbalancer_listener_rules": [
+            {
+                "name": "bot",
+                "priority": 10,
+                "hosts": [f"bot.{domain}"],
+                "paths": ["/callback", "/health"],
+                "action": {"type": "forward", "target_group": "bot"},
+            },
+            {
+                "name": "closed",
+                "priority": 20,
+                "paths": ["/closed/*"],
+                "action": {
+                    "type": "fixed-response",
+                    "status_code": 503,
+                    "content_type": "text/html",
+                    "body": "<h1>closed</h1>",
+                },
+            },
+            {
+                "name": "old",
+                "priority": 30,
+                "paths": ["/old"],
+                "action": {"type": "redirect", "host": f"www.{domain}", "path": "/new", "status_code": "HTTP_302"},
+            },
+        ],
+    }
+    extra = {"webstack_name": stack, "webstack_state_dir": str(tmp_path), **topology}
+
+    first = run_playbook(PROVISION, env=emulator.env, extra_vars={**extra, "loadbalancer_wait": False})
+    assert first.rc == 0, first.output[-6000:]
+    outputs = json.loads((tmp_path / "loadbalancer_outputs.json").read_text())
+    inputs = json.loads((tmp_path / "loadbalancer_inputs.json").read_text())
+    web_ids = sorted(w["instance_id"] for w in inputs["compute"]["web"])
+
+    # ---- the ip group, left empty by the role; ECS would register the tasks: stand in for it
+    (bot,) = elbv2.describe_target_groups(Names=[f"{stack}-bot"])["TargetGroups"]
+    assert (bot["TargetType"], bot["Protocol"], bot["Port"]) == ("ip", "HTTP", 8080)
+    assert (bot["HealthCheckPath"], bot["Matcher"]) == ("/health", {"HttpCode": "200-299"})
+    assert (bot["HealthCheckIntervalSeconds"], bot["HealthCheckTimeoutSeconds"]) == (10, 5)
+    bot_attributes = {
+        a["Key"]: a["Value"]
+        for a in elbv2.describe_target_group_attributes(TargetGroupArn=bot["TargetGroupArn"])["Attributes"]
+    }
+    assert bot_attributes["deregistration_delay.timeout_seconds"] == "10"
+    assert bot_attributes["stickiness.enabled"] == "true"
+    assert elbv2.describe_target_health(TargetGroupArn=bot["TargetGroupArn"])["TargetHealthDescriptions"] == []
+    assert tags_of(elbv2, bot["TargetGroupArn"]) == {
+        "Name": f"{stack}-bot",
+        "Stack": stack,
+        "ManagedBy": "kumo.webstack",
+    }
+    (web,) = elbv2.describe_target_groups(Names=[f"{stack}-web"])["TargetGroups"]
+    targets = elbv2.describe_target_health(TargetGroupArn=web["TargetGroupArn"])["TargetHealthDescriptions"]
+    assert sorted(t["Target"]["Id"] for t in targets) == web_ids
+    elbv2.register_targets(TargetGroupArn=bot["TargetGroupArn"], Targets=[{"Id": "10.0.11.25", "Port": 8080}])
+
+    # ---- the HTTPS listener's default action is a fixed response; the rules as given, tagged
+    (alb,) = elbv2.describe_load_balancers(Names=[f"{stack}-alb"])["LoadBalancers"]
+    listeners = {
+        lst["Port"]: lst for lst in elbv2.describe_listeners(LoadBalancerArn=alb["LoadBalancerArn"])["Listeners"]
+    }
+    assert set(listeners) == {80, 443}
+    assert listeners[443]["DefaultActions"] == [
+        {
+            "Type": "fixed-response",
+            "FixedResponseConfig": {"StatusCode": "404", "ContentType": "text/plain", "MessageBody": "no route"},
+        }
+    ]
+    https = listeners[443]["ListenerArn"]
+    rules = rules_of(elbv2, https)
+    assert set(rules) == {f"{stack}-bot", f"{stack}-closed", f"{stack}-old"}
+    for name, rule in rules.items():
+        assert rule["Tags"] == {"Name": name, "Stack": stack, "ManagedBy": "kumo.webstack"}
+    bot_rule, closed, old = rules[f"{stack}-bot"], rules[f"{stack}-closed"], rules[f"{stack}-old"]
+    assert (bot_rule["Priority"], closed["Priority"], old["Priority"]) == ("10", "20", "30")
+    assert values(bot_rule, "host-header") == [f"bot.{domain}"]
+    assert values(bot_rule, "path-pattern") == ["/callback", "/health"]
+    assert [(a["Type"], a.get("TargetGroupArn")) for a in bot_rule["Actions"]] == [("forward", bot["TargetGroupArn"])]
+    assert values(closed, "path-pattern") == ["/closed/*"] and values(closed, "host-header") == []
+    (fixed,) = closed["Actions"]
+    assert fixed["FixedResponseConfig"] == {
+        "StatusCode": "503",
+        "ContentType": "text/html",
+        "MessageBody": "<h1>closed</h1>",
+    }
+    (redirect,) = old["Actions"]
+    assert redirect["RedirectConfig"] == {
+        "Protocol": "#{protocol}",
+        "Port": "#{port}",
+        "Host": f"www.{domain}",
+        "Path": "/new",
+        "Query": "#{query}",
+        "StatusCode": "HTTP_302",
+    }
+
+    # ---- second run and --check --diff change nothing; the target ECS registered stays
+    second = run_playbook(PROVISION, env=emulator.env, extra_vars=extra)
+    assert second.rc == 0, second.output[-6000:]
+    assert second.changed == 0, second.output[-6000:]
+    check = run_playbook(PROVISION, "--check", "--diff", env=emulator.env, extra_vars=extra)
+    assert check.rc == 0, check.output[-6000:]
+    assert check.changed == 0, check.output[-6000:]
+    targets = elbv2.describe_target_health(TargetGroupArn=bot["TargetGroupArn"])["TargetHealthDescriptions"]
+    assert [t["Target"]["Id"] for t in targets] == ["10.0.11.25"]
+    outputs = json.loads((tmp_path / "loadbalancer_outputs.json").read_text())
+    assert outputs["target_group_arn"] == web["TargetGroupArn"]  # no forward by default: the first group
+    assert outputs["target_groups"]["bot"] == {
+        "arn": bot["TargetGroupArn"],
+        "name": f"{stack}-bot",
+        "port": 8080,
+        "protocol": "HTTP",
+        "target_type": "ip",
+        "health_check_path": "/health",
+    }
+    assert outputs["rules"] == {
+        "bot": {"arn": bot_rule["RuleArn"], "priority": 10},
+        "closed": {"arn": closed["RuleArn"], "priority": 20},
+        "old": {"arn": old["RuleArn"], "priority": 30},
+    }
+
+    # ---- a second stack attaches a target group, a rule and its name to this stack's ALB
+    zone_id = inputs["domain"]["zone_id"]
+    attach = {
+        "webstack_name": other,
+        "webstack_state_dir": str(tmp_path / other),
+        "loadbalancer_existing_alb": f"{stack}-alb",
+        "loadbalancer_target_groups": [{"name": "sorry", "targets": {"ids": web_ids[:1]}}],
+        "loadbalancer_default_action": {},
+        "loadbalancer_listener_rules": [
+            {
+                "name": "sorry",
+                "priority": 5,
+                "hosts": [f"sorry.{domain}"],
+                "action": {"type": "forward", "target_group": "sorry"},
+            }
+        ],
+        "loadbalancer_zone_id": zone_id,
+        "loadbalancer_record_names": [f"sorry.{domain}"],
+        "loadbalancer_certificate_arn": "",
+    }
+    before = elbv2.describe_listeners(LoadBalancerArn=alb["LoadBalancerArn"])["Listeners"]
+    attached = run_playbook(ALONE, env=emulator.env, extra_vars=attach)
+    assert attached.rc == 0, attached.output[-6000:]
+    assert attached.changed > 0
+    again = run_playbook(ALONE, env=emulator.env, extra_vars=attach)
+    assert again.rc == 0 and again.changed == 0, again.output[-6000:]
+    check = run_playbook(ALONE, "--check", "--diff", env=emulator.env, extra_vars=attach)
+    assert check.rc == 0 and check.changed == 0, check.output[-6000:]
+    (sorry,) = elbv2.describe_target_groups(Names=[f"{other}-sorry"])["TargetGroups"]
+    assert sorry["VpcId"] == inputs["network"]["vpc_id"]
+    assert sorry["LoadBalancerArns"] == [alb["LoadBalancerArn"]]
+    assert tags_of(elbv2, sorry["TargetGroupArn"])["Stack"] == other
+    rules = rules_of(elbv2, https)
+    assert set(rules) == {f"{stack}-bot", f"{stack}-closed", f"{stack}-old", f"{other}-sorry"}
+    assert rules[f"{other}-sorry"]["Priority"] == "5"
+    assert rules[f"{other}-sorry"]["Tags"]["Stack"] == other
+    names = {name for _zone, name, _type in alias_records(route53, alb["DNSName"])}
+    assert names == {domain, f"www.{domain}", f"sorry.{domain}"}
+    assert elbv2.describe_listeners(LoadBalancerArn=alb["LoadBalancerArn"])["Listeners"] == before
+
+    # ---- the first stack drops a rule: only that one goes, the other stack's stays
+    fewer = {**extra, "loadbalancer_listener_rules": topology["loadbalancer_listener_rules"][:2]}
+    dropped = run_playbook(ALONE, env=emulator.env, extra_vars={**fewer, **alone_inputs(inputs, domain)})
+    assert dropped.rc == 0, dropped.output[-6000:]
+    assert set(rules_of(elbv2, https)) == {f"{stack}-bot", f"{stack}-closed", f"{other}-sorry"}
+
+    # ---- tearing the second stack down removes only its part; the ALB and its listeners stay
+    detach = {**attach, "loadbalancer_state": "absent"}
+    down = run_playbook(ALONE, env=emulator.env, extra_vars=detach)
+    assert down.rc == 0, down.output[-6000:]
+    assert stack_elbv2(elbv2, other) == []
+    assert set(rules_of(elbv2, https)) == {f"{stack}-bot", f"{stack}-closed"}
+    assert elbv2.describe_listeners(LoadBalancerArn=alb["LoadBalancerArn"])["Listeners"] == before
+    names = {name for _zone, name, _type in alias_records(route53, alb["DNSName"])}
+    assert names == {domain, f"www.{domain}"}
+    gone = run_playbook(ALONE, env=emulator.env, extra_vars=detach)
+    assert gone.rc == 0 and gone.changed == 0, gone.output[-6000:]
+
+    # ---- teardown of the first stack: both of its groups (the ip one too) and the ALB go
+    teardown = run_playbook(
+        TEARDOWN, env=emulator.env, extra_vars={"webstack_name": stack, "webstack_state_dir": str(tmp_path)}
+    )
+    assert teardown.rc == 0, teardown.output[-6000:]
+    assert stack_elbv2(elbv2, stack) == []
+
+
+def alone_inputs(inputs: dict, domain: str) -> dict:
+    """Every input of the role given explicitly, as the roles before it published them."""
+    return {
+        "loadbalancer_vpc_id": inputs["network"]["vpc_id"],
+        "loadbalancer_subnet_ids": list(inputs["network"]["subnets"]["public"].values()),
+        "loadbalancer_security_group_id": inputs["security_groups"]["alb"],
+        "loadbalancer_instance_groups": inputs["compute"],
+        "loadbalancer_certificate_arn": inputs["domain"]["certificate_arn"],
+        "loadbalancer_zone_id": inputs["domain"]["zone_id"],
+        "loadbalancer_record_names": [domain, f"www.{domain}"],
+    }
+
+
+# Each case: the variables it sets, and the message its failure must show. One playbook run
+# (playbooks/loadbalancer_bad_input.yml) takes them all, against a dead endpoint.
+RULE = {"name": "r", "priority": 10, "paths": ["/x"], "action": {"type": "fixed-response", "status_code": 503}}
+WEB = {"name": "web", "targets": {"instance_group": "web"}}
+BAD = {
+    "health-path-no-slash": (
         {"loadbalancer_health_check_path": "up"},
         "loadbalancer_health_check_path must be a URL path starting with '/'",
-        id="health-path-no-slash",
     ),
-    pytest.param(
+    "ssl-policy-empty": (
         {"loadbalancer_ssl_policy": ""},
         "loadbalancer_ssl_policy must name a predefined ELB security policy",
-        id="ssl-policy-empty",
     ),
-    pytest.param(
+    "ssl-policy-allows-tls10": (
         {"loadbalancer_ssl_policy": "ELBSecurityPolicy-2016-08"},
         "got 'ELBSecurityPolicy-2016-08'",
-        id="ssl-policy-allows-tls10",
     ),
-    pytest.param(
+    "ssl-policy-unknown": (
         {"loadbalancer_ssl_policy": "Modern-TLS"},
         "loadbalancer_ssl_policy must name a predefined ELB security policy",
-        id="ssl-policy-unknown",
     ),
-    pytest.param(
+    "deregistration-delay-negative": (
         {"loadbalancer_deregistration_delay": -1},
         "loadbalancer_deregistration_delay must be a whole number from 0 to 3600 (seconds); got -1",
-        id="deregistration-delay-negative",
     ),
-    pytest.param(
+    "timeout-not-below-interval": (
         {"loadbalancer_health_check_timeout": 10},
         "loadbalancer_health_check_timeout (10) must be less than loadbalancer_health_check_interval (10)",
-        id="timeout-not-below-interval",
     ),
-]
+    "default-action-unknown-group": (
+        {"loadbalancer_default_action": {"type": "forward", "target_group": "app"}},
+        "loadbalancer_default_action: forwards to target group 'app', which is not in loadbalancer_target_groups"
+        " (names: web)",
+    ),
+    "rule-action-unknown-group": (
+        {"loadbalancer_listener_rules": [{**RULE, "action": {"type": "forward", "target_group": "sorry"}}]},
+        "loadbalancer_listener_rules[0] (r) action: forwards to target group 'sorry'",
+    ),
+    "rule-priorities-duplicate": (
+        {"loadbalancer_listener_rules": [RULE, {**RULE, "name": "s"}]},
+        "loadbalancer_listener_rules[1] (s): priority 10 is also the priority of rule r; each rule needs its own",
+    ),
+    "rule-priority-zero": (
+        {"loadbalancer_listener_rules": [{**RULE, "priority": 0}]},
+        "loadbalancer_listener_rules[0] (r): priority must be a whole number from 1 to 50000",
+    ),
+    "rule-priority-too-high": (
+        {"loadbalancer_listener_rules": [{**RULE, "priority": 50001}]},
+        "loadbalancer_listener_rules[0] (r): priority must be a whole number from 1 to 50000",
+    ),
+    "rule-without-condition": (
+        {"loadbalancer_listener_rules": [{"name": "r", "priority": 1, "action": RULE["action"]}]},
+        "loadbalancer_listener_rules[0] (r): give hosts, paths or both",
+    ),
+    "fixed-response-status-302": (
+        {"loadbalancer_listener_rules": [{**RULE, "action": {"type": "fixed-response", "status_code": 302}}]},
+        "status_code must be an HTTP status 2XX, 4XX or 5XX; got 302",
+    ),
+    "fixed-response-content-type": (
+        {"loadbalancer_default_action": {"type": "fixed-response", "status_code": 503, "content_type": "image/gif"}},
+        "loadbalancer_default_action: content_type must be one of text/plain",
+    ),
+    "redirect-status-307": (
+        {"loadbalancer_default_action": {"type": "redirect", "host": "example.com", "status_code": "HTTP_307"}},
+        "status_code of a redirect must be HTTP_301 or HTTP_302",
+    ),
+    "ip-group-with-instance-ids": (
+        {
+            "loadbalancer_target_groups": [
+                WEB,
+                {"name": "bot", "target_type": "ip", "targets": {"ids": ["i-0123456789abcdef0"]}},
+            ]
+        },
+        "loadbalancer_target_groups[1] (bot): target 'i-0123456789abcdef0' is not an IPv4 address",
+    ),
+    "ip-group-with-instance-group": (
+        {
+            "loadbalancer_target_groups": [
+                WEB,
+                {"name": "bot", "target_type": "ip", "targets": {"instance_group": "web"}},
+            ]
+        },
+        "targets.instance_group gives instance ids, but the group's target_type is ip",
+    ),
+    "target-group-duplicate": (
+        {"loadbalancer_target_groups": [WEB, WEB]},
+        "loadbalancer_target_groups[1] (web): name web is used by more than one group",
+    ),
+    "target-group-name-too-long": (
+        {"loadbalancer_target_groups": [{"name": "sorry-servers-of-the-shop-x"}], "loadbalancer_default_action": {}},
+        "the target group's AWS name badlb-sorry-servers-of-the-shop-x is longer than 32 characters",
+    ),
+    "existing-alb-with-default-action": (
+        {"loadbalancer_existing_alb": "shop-alb"},
+        "loadbalancer_default_action is set, but with loadbalancer_existing_alb the listeners are the other stack's",
+    ),
+    "existing-alb-bad-name": (
+        {"loadbalancer_existing_alb": "shop_alb!", "loadbalancer_default_action": {}},
+        "loadbalancer_existing_alb must be empty (the stack builds its own load balancer) or the name or ARN",
+    ),
+}
+BAD_INPUT = PLAYBOOKS / "loadbalancer_bad_input.yml"
 
 
-@pytest.mark.parametrize(("extra", "message"), BAD)
-def test_bad_input_fails_before_any_aws_call(extra, message, dead_endpoint_env, tmp_path):
-    extra_vars = {"webstack_name": "badlb", "webstack_state_dir": str(tmp_path), **extra}
-    run = run_playbook(ALONE, env=dead_endpoint_env, extra_vars=extra_vars, timeout=FAIL_FAST_TIMEOUT)
-    assert run.rc != 0
-    out = flat(run.output)
-    assert message in out, run.output[-3000:]
-    assert "Could not connect" not in out and "EndpointConnectionError" not in out
+def test_bad_input_fails_before_any_aws_call(dead_endpoint_env, tmp_path):
+    results_file = tmp_path / "results.json"
+    cases = [{"id": case, "vars": case_vars} for case, (case_vars, _message) in BAD.items()]
+    listed = (PLAYBOOKS / "tasks" / "loadbalancer_bad_case.yml").read_text()
+    for case in cases:
+        for name in case["vars"]:
+            assert f"        {name}:" in listed, (
+                f"{case['id']} sets {name}, which tasks/loadbalancer_bad_case.yml does not pass on"
+            )
+    run = run_playbook(
+        BAD_INPUT,
+        env=dead_endpoint_env,
+        extra_vars={"lbbad_cases": cases, "lbbad_results_file": str(results_file)},
+        timeout=FAIL_FAST_TIMEOUT,
+    )
+    assert run.rc == 0, run.output[-6000:]
+    results = json.loads(results_file.read_text())
+    assert sorted(results) == sorted(BAD)
+    for case, (_vars, message) in BAD.items():
+        result = results[case]
+        assert result["failed"], f"{case}: the role accepted the bad input"
+        out = flat(" ".join(result["messages"]))
+        assert message in out, f"{case}: {out[-2000:]}"
+        assert "Could not connect" not in out and "EndpointConnectionError" not in out, f"{case}: {out[-2000:]}"
