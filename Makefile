@@ -23,7 +23,8 @@ export WEBSTACK_EMULATOR_PORT ?= 5000
 export MOLECULE_GLOB := molecule/*/molecule.yml
 
 .PHONY: help venv demo down test test-lint test-sanity test-unit test-integration test-molecule test-apps \
-        emulator-up emulator-down docker image build clean readmes teardown bench bench-provision
+        emulator-up emulator-down docker image build clean readmes teardown bench bench-provision \
+        test-chat chat-deps bench-chat
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -73,7 +74,7 @@ emulator-down:
 	@scripts/emulator.sh stop
 
 # ---------------------------------------------------------------- tests
-test: venv test-lint test-sanity test-unit test-integration test-molecule test-apps ## Run every test
+test: venv test-lint test-sanity test-unit test-integration test-molecule test-apps test-chat ## Run every test
 
 test-lint: venv ## yamllint, ansible-lint (production profile), ruff
 	yamllint --strict .
@@ -92,7 +93,7 @@ test-unit: venv ## Unit tests (no emulator, no containers)
 # when it is missing (a bare `pytest tests/integration` skips them instead).
 test-integration: venv image ## Playbooks and modules against the embedded emulator (parallel workers)
 	export WEBSTACK_BASE_IMAGE_REF=$$(scripts/build-base-image.sh); \
-	  pytest -n $(TEST_WORKERS) --durations=15 tests/integration
+	  pytest -n $(TEST_WORKERS) --dist loadgroup --durations=15 tests/integration
 
 docker: ## Make sure a Docker engine is running (installs Debian's docker.io as root)
 	@scripts/ensure-docker.sh
@@ -106,6 +107,27 @@ test-molecule: venv image ## Molecule scenarios, MOLECULE_JOBS (2) at a time (or
 
 test-apps: image ## The sample app's own tests (rails test, production boot) in kumo-webstack/ruby
 	apps/rails_sample/test.sh
+
+# ---------------------------------------------------------------- the chat server (apps/chat)
+CHAT_REQS  := apps/chat/requirements.txt apps/chat/requirements-test.txt apps/chat/requirements-bench.txt
+CHAT_STAMP := $(VENV)/.chat-requirements-$(shell cat $(CHAT_REQS) | sha256sum | cut -c1-12)
+
+$(CHAT_STAMP): $(STAMP) $(CHAT_REQS)
+	$(BIN)/python -m pip install --quiet $(addprefix -r ,$(CHAT_REQS))
+	@rm -f $(VENV)/.chat-requirements-*
+	@touch $@
+
+chat-deps: $(CHAT_STAMP) ## The chat server's Python deps in .venv; redis-server, chromium, chromium-driver
+	@command -v redis-server >/dev/null 2>&1 || scripts/apt-install.sh redis-server
+	@{ command -v chromium && command -v chromedriver; } >/dev/null 2>&1 || scripts/apt-install.sh chromium chromium-driver
+
+# Not under tests/ (pytest.ini's testpaths), so test-unit never collects them. The browser test
+# fails here, never skips, when Chromium is missing.
+test-chat: venv chat-deps ## The chat server's tests: protocol, limits, two servers, a killed server, the page in Chromium
+	CHAT_TEST_REQUIRE_BROWSER=1 pytest --durations=5 apps/chat/tests
+
+bench-chat: venv chat-deps ## Two chat servers + Redis here: 200 clients paced and flat out (latency, lost, deliveries/s, profile)
+	python scripts/bench_chat.py
 
 build: venv ## Build the collection tarball into build/
 	ansible-galaxy collection build --force --output-path build .
