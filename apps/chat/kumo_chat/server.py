@@ -115,7 +115,7 @@ class Metrics:
 
 # ---------------------------------------------------------------- clients and the hub
 class Client:
-    __slots__ = ("conn", "transport", "pending", "pending_count", "tokens", "stamp", "strikes")
+    __slots__ = ("conn", "transport", "pending", "pending_count", "floor", "tokens", "stamp", "strikes")
 
     def __init__(self, conn: ServerConnection, burst: int) -> None:
         self.conn = conn
@@ -123,6 +123,10 @@ class Client:
         # While resuming: live batches kept back until the backlog is sent (None once live).
         self.pending: list[list[tuple[tuple[int, int], bytes]]] | None = None
         self.pending_count = 0
+        # After a resume: the last id sent from the stream. This worker's follower may not have
+        # read that far yet; live entries up to it were sent already and are skipped (None once
+        # the follower has passed it).
+        self.floor: tuple[int, int] | None = None
         self.tokens = float(burst)
         self.stamp = time.monotonic()
         self.strikes = 0
@@ -263,6 +267,13 @@ class Chat:
             elif client.transport.get_write_buffer_size() > limit:
                 slow.append(client)
             elif client.conn.protocol.state is State.OPEN:
+                if client.floor is not None:
+                    frames = [frame for key, frame in batch if key > client.floor]
+                    if batch[-1][0] > client.floor:
+                        client.floor = None
+                    client.transport.write(b"".join(frames))
+                    sent += len(frames)
+                    continue
                 client.transport.write(data)
                 sent += n
         self.metrics.inc("chat_messages_out_total", sent)
@@ -307,6 +318,8 @@ class Chat:
                 sent_key = batch[-1][0]
         client.pending = None
         client.pending_count = 0
+        # what the stream read returned may be ahead of this worker's follower: skip it live
+        client.floor = sent_key
         self.metrics.inc("chat_resume_backlog_total", served)
         log.debug("resumed", extra={"fields": {"last_id": last_id, "served": served}})
 
