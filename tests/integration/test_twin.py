@@ -2,14 +2,19 @@
 
 The AWS side is only what the twin reads, made with boto3 in the session emulator (a full
 provision costs minutes and has its own tests): a VPC with two subnets, the admin key pair,
-a bastion and two web instances, a target group with a health check that is not the role's
-default (so the test sees that the lb is rendered from the emulator), an ALB with the 80 ->
-443 redirect and an HTTPS listener. outputs.json is written in the shape playbooks/provision.yml
-writes it (the compute, database and loadbalancer keys are those roles' *_outputs facts).
+a bastion, two web instances and a worker (a second instance group), a target group with a
+health check that is not the role's default (so the test sees that the lb is rendered from the
+emulator), an IP target group holding the worker's address, an ALB with the 80 -> 443 redirect
+and an HTTPS listener whose rules route by host and path: forward to the IP target group, a
+fixed response, a redirect, a host-and-path rule. outputs.json is written in the shape
+playbooks/provision.yml writes it (the compute, database and loadbalancer keys are those roles'
+*_outputs facts).
 
-Then the twin is started, probed from the host (SSH, packet filters, HTTP, TLS, S3, MariaDB),
-used through inventories/local, run again (no change), checked in check mode, and removed.
-Stack name, ports and state dir are the test's own, so it can run beside other tests.
+Then the twin is started with its ports chosen by the role, probed from the host (SSH, packet
+filters, HTTP, TLS, every rule, S3, MariaDB), used through inventories/local; a second stack (no
+database: its twin starts none) is twinned beside it with ports of its own and removed, leaving
+the first untouched; the first is run again (no change), checked in check mode, and removed.
+Stack names and state dir are the test's own, so it can run beside other tests.
 """
 
 from __future__ import annotations
@@ -23,11 +28,12 @@ import socket
 import ssl
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
-from .conftest import ROOT, _free_port, run_playbook
+from .conftest import ROOT, run_playbook
 
 TWIN = ROOT / "playbooks" / "twin.yml"
 DRAIN_READY = ROOT / "tests" / "integration" / "playbooks" / "twin_drain_ready.yml"
@@ -81,8 +87,10 @@ def lb_state(stack: str, instance_id: str) -> dict:
     return json.loads(out.stdout)
 
 
-def make_aws_side(emulator, stack: str, state_dir: Path, key_file: Path) -> dict:
-    """What the twin reads, made with boto3; returns the outputs.json content (also written)."""
+def make_aws_side(emulator, stack: str, state_dir: Path, key_file: Path, *, full: bool = True) -> dict:
+    """What the twin reads, made with boto3; returns the outputs.json content (also written).
+    ``full``: also a worker instance group, the IP target group, the listener rules and the
+    database (without it: a bastion, one web instance, the ALB forwarding to it)."""
     ec2 = emulator.client("ec2")
     elb = emulator.client("elbv2")
     acm = emulator.client("acm")
@@ -100,8 +108,8 @@ def make_aws_side(emulator, stack: str, state_dir: Path, key_file: Path) -> dict
     ec2.import_key_pair(KeyName=f"{stack}-admin", PublicKeyMaterial=key_file.with_suffix(".pub").read_bytes())
     image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
 
-    def launch(name: str, subnet: str) -> str:
-        return ec2.run_instances(
+    def launch(name: str, subnet: str) -> dict:
+        instance = ec2.run_instances(
             ImageId=image,
             InstanceType="t3.micro",
             MinCount=1,
@@ -111,13 +119,12 @@ def make_aws_side(emulator, stack: str, state_dir: Path, key_file: Path) -> dict
             TagSpecifications=[
                 {"ResourceType": "instance", "Tags": [{"Key": "Name", "Value": name}, {"Key": "Stack", "Value": stack}]}
             ],
-        )["Instances"][0]["InstanceId"]
+        )["Instances"][0]
+        return {"name": name, "instance_id": instance["InstanceId"], "private_ip": instance["PrivateIpAddress"]}
 
     bastion = launch(f"{stack}-bastion", subnets[0])
-    web = [
-        {"name": f"{stack}-web-{i + 1}", "instance_id": launch(f"{stack}-web-{i + 1}", s)}
-        for i, s in enumerate(subnets)
-    ]
+    web = [launch(f"{stack}-web-{i + 1}", s) for i, s in enumerate(subnets if full else subnets[:1])]
+    worker = [launch(f"{stack}-worker-1", subnets[1])] if full else []
 
     tg = elb.create_target_group(
         Name=f"{stack}-web",
@@ -149,14 +156,69 @@ def make_aws_side(emulator, stack: str, state_dir: Path, key_file: Path) -> dict
             }
         ],
     )
-    elb.create_listener(
+    https = elb.create_listener(
         LoadBalancerArn=alb,
         Protocol="HTTPS",
         Port=443,
         SslPolicy="ELBSecurityPolicy-TLS13-1-2-2021-06",
         Certificates=[{"CertificateArn": certificate}],
         DefaultActions=[{"Type": "forward", "TargetGroupArn": tg}],
-    )
+    )["Listeners"][0]["ListenerArn"]
+    if full:
+        # an IP target group: the worker's address (its container stands in) and one no container has
+        ip_tg = elb.create_target_group(
+            Name=f"{stack}-api",
+            Protocol="HTTP",
+            Port=8000,
+            VpcId=vpc,
+            TargetType="ip",
+            HealthCheckPath="/",
+            HealthCheckIntervalSeconds=5,
+            HealthyThresholdCount=2,
+            Matcher={"HttpCode": "200-299"},
+        )["TargetGroups"][0]["TargetGroupArn"]
+        elb.register_targets(TargetGroupArn=ip_tg, Targets=[{"Id": worker[0]["private_ip"]}, {"Id": "10.0.1.250"}])
+        rules = [
+            (
+                10,
+                [{"Field": "host-header", "HostHeaderConfig": {"Values": [f"api.{domain}"]}}],
+                {"Type": "forward", "TargetGroupArn": ip_tg},
+            ),
+            (
+                20,
+                [{"Field": "path-pattern", "PathPatternConfig": {"Values": ["/maintenance*"]}}],
+                {
+                    "Type": "fixed-response",
+                    "FixedResponseConfig": {
+                        "StatusCode": "503",
+                        "ContentType": "text/html",
+                        "MessageBody": '<h1>It\'s "down" for $MAINTENANCE</h1>\n',
+                    },
+                },
+            ),
+            (
+                30,
+                [{"Field": "path-pattern", "Values": ["/old/*"]}],
+                {"Type": "redirect", "RedirectConfig": {"Path": "/new/#{path}", "StatusCode": "HTTP_302"}},
+            ),
+            (
+                40,
+                [
+                    {"Field": "host-header", "HostHeaderConfig": {"Values": [f"*.static.{domain}"]}},
+                    {"Field": "path-pattern", "PathPatternConfig": {"Values": ["/img/*.png", "/img/*.gif"]}},
+                ],
+                {
+                    "Type": "fixed-response",
+                    "FixedResponseConfig": {
+                        "StatusCode": "200",
+                        "ContentType": "text/plain",
+                        "MessageBody": "an image",
+                    },
+                },
+            ),
+        ]
+        for priority, conditions, action in rules:
+            elb.create_rule(ListenerArn=https, Priority=priority, Conditions=conditions, Actions=[action])
     bucket = f"{stack}-uploads"
     s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "ap-northeast-1"})
 
@@ -169,15 +231,24 @@ def make_aws_side(emulator, stack: str, state_dir: Path, key_file: Path) -> dict
             "key_name": f"{stack}-admin",
             "private_key_path": str(key_file),
             "ssh_user": "ec2-user",
-            "bastion": {"instance_id": bastion},
+            "bastion": {"instance_id": bastion["instance_id"], "private_ip": bastion["private_ip"]},
+            "groups": ["web", "worker"] if full else ["web"],
             "web": web,
+            **({"worker": worker} if full else {}),
         },
-        "database": {"db_name": "app", "master_username": "admin", "password_file": str(password_file), "port": 3306},
         "loadbalancer": {"arn": alb, "target_group_arn": tg, "target_group_name": f"{stack}-web"},
         "storage": {"bucket": bucket},
         # role -> key of its outputs, as playbooks/provision.yml writes it
-        "parts": {"compute": "compute", "database": "database", "loadbalancer": "loadbalancer", "storage": "storage"},
+        "parts": {"compute": "compute", "loadbalancer": "loadbalancer", "storage": "storage"},
     }
+    if full:
+        outputs["database"] = {
+            "db_name": "app",
+            "master_username": "admin",
+            "password_file": str(password_file),
+            "port": 3306,
+        }
+        outputs["parts"]["database"] = "database"
     (state_dir / stack).mkdir(mode=0o700)
     (state_dir / stack / "outputs.json").write_text(json.dumps(outputs, indent=2))
     return outputs
@@ -200,34 +271,59 @@ def ssh_command(key: Path, known_hosts: Path, port: int, *, jump_to: str | None 
     return ["ssh", *options, "-o", f"ProxyCommand={proxy}", f"ec2-user@{jump_to}"]
 
 
+def https_get(port: int, host: str, path: str, cafile: Path) -> tuple[int, dict, bytes]:
+    """GET through the twin lb's HTTPS listener on 127.0.0.1, with this Host header (SNI too)."""
+    context = ssl.create_default_context(cafile=str(cafile))
+    context.check_hostname = False
+    conn = http.client.HTTPSConnection("127.0.0.1", port, timeout=10, context=context)
+    try:
+        conn.request("GET", path, headers={"Host": host})
+        answer = conn.getresponse()
+        return answer.status, {k.lower(): v for k, v in answer.getheaders()}, answer.read()
+    finally:
+        conn.close()
+
+
+def containers(stack: str) -> dict[str, str]:
+    """The stack's twin containers: name -> id and start time (a recreated or restarted one differs)."""
+    out = docker("ps", "-a", "--filter", f"label=kumo.webstack.stack={stack}", "--format", "{{.Names}}").stdout.split()
+    return {name: docker("inspect", "-f", "{{.Id}} {{.State.StartedAt}}", name).stdout.strip() for name in out}
+
+
 def test_twin_end_to_end(emulator, tmp_path):
     stack = "tw" + secrets.token_hex(3)
+    other = "tx" + secrets.token_hex(3)
     state_dir = tmp_path / "state"
     state_dir.mkdir(mode=0o700)
     key = tmp_path / f"{stack}-admin"
-    ports = {
-        "twin_bastion_ssh_port": _free_port(),
-        "twin_lb_http_port": _free_port(),
-        "twin_lb_https_port": _free_port(),
-    }
-    extra_vars = {"webstack_name": stack, "webstack_state_dir": str(state_dir), **ports}
+    # no ports given: the role chooses them once per stack
+    extra_vars = {"webstack_name": stack, "webstack_state_dir": str(state_dir)}
     env = dict(emulator.env, WEBSTACK_BASE_IMAGE_REF=BASE_IMAGE, WEBSTACK_NAME="not-this-stack")
 
-    def run(*args, **more_vars):
-        return run_playbook(TWIN, "-i", str(LOCAL), *args, env=env, extra_vars={**extra_vars, **more_vars})
+    def run(*args, name=stack, **more_vars):
+        return run_playbook(
+            TWIN, "-i", str(LOCAL), *args, env=env, extra_vars={**extra_vars, "webstack_name": name, **more_vars}
+        )
 
     outputs = make_aws_side(emulator, stack, state_dir, key)
     web = outputs["compute"]["web"]
+    worker = outputs["compute"]["worker"]
     twin_dir = state_dir / stack / f"twin-{stack}"
+    domain = f"{stack}.kumo-webstack.example"
     try:
         first = run()
         assert first.rc == 0, first.output[-6000:]
         assert first.changed > 0
 
-        # ---- the containers and networks, named after the stack and the instances
+        # ---- the ports: chosen, kept in the stack's state dir, distinct
+        ports = json.loads((state_dir / stack / "ports.json").read_text())
+        assert sorted(ports) == ["bastion_ssh", "lb_http", "lb_https"]
+        assert len(set(ports.values())) == 3
+
+        # ---- the containers and networks, named after the stack and the instances: every group
         names = docker("ps", "--filter", f"label=kumo.webstack.stack={stack}", "--format", "{{.Names}}").stdout.split()
         assert sorted(names) == sorted(
-            [f"{stack}-bastion", f"{stack}-db", f"{stack}-lb", f"{stack}-s3"] + [w["name"] for w in web]
+            [f"{stack}-bastion", f"{stack}-db", f"{stack}-lb", f"{stack}-s3"] + [w["name"] for w in web + worker]
         )
         label = docker("inspect", "-f", '{{ index .Config.Labels "kumo.webstack.instance-id" }}', web[0]["name"])
         assert label.stdout.strip() == web[0]["instance_id"]
@@ -235,7 +331,7 @@ def test_twin_end_to_end(emulator, tmp_path):
 
         # ---- SSH: the bastion on 127.0.0.1 with the stack key; a web server only through it
         known_hosts = twin_dir / "known_hosts"
-        port = ports["twin_bastion_ssh_port"]
+        port = ports["bastion_ssh"]
         bastion = subprocess.run([*ssh_command(key, known_hosts, port), "hostname"], capture_output=True, text=True)
         assert bastion.returncode == 0, bastion.stderr
         assert bastion.stdout.strip() == f"{stack}-bastion"
@@ -258,40 +354,80 @@ def test_twin_end_to_end(emulator, tmp_path):
         with pytest.raises(OSError):  # filtered: the host cannot open the web server's SSH
             socket.create_connection((web_ip, 22), timeout=3).close()
 
-        # ---- the lb: rendered from the emulator's ALB and target group
+        # ---- the lb: rendered from the emulator's ALB, rules and target groups
         haproxy = (twin_dir / "lb" / "haproxy.cfg").read_text()
         for w in web:
             assert f"server {w['instance_id']} {w['name']}:80" in haproxy
+        assert f"server {worker[0]['private_ip']} {worker[0]['name']}:8000" in haproxy  # the IP target
+        assert "10.0.1.250" not in haproxy.split("backend ")[-1]  # no container stands in for it
         assert "option httpchk GET /up" in haproxy
         assert "inter 7s rise 3 fall 4" in haproxy
         assert "timeout check 4s" in haproxy
         assert "ssl-min-ver TLSv1.2" in haproxy
 
-        http_conn = http.client.HTTPConnection("127.0.0.1", ports["twin_lb_http_port"], timeout=10)
+        http_conn = http.client.HTTPConnection("127.0.0.1", ports["lb_http"], timeout=10)
         http_conn.request("GET", "/posts?page=2")
         answer = http_conn.getresponse()
         assert answer.status == 301
-        assert answer.getheader("Location") == f"https://127.0.0.1:{ports['twin_lb_https_port']}/posts?page=2"
+        assert answer.getheader("Location") == f"https://127.0.0.1:{ports['lb_https']}/posts?page=2"
 
         context = ssl.create_default_context(cafile=str(twin_dir / "tls" / "lb.crt"))
-        domain = f"{stack}.kumo-webstack.example"
-        with socket.create_connection(("127.0.0.1", ports["twin_lb_https_port"]), timeout=10) as raw:
+        with socket.create_connection(("127.0.0.1", ports["lb_https"]), timeout=10) as raw:
             with context.wrap_socket(raw, server_hostname=domain) as tls:
                 assert tls.version() in ("TLSv1.2", "TLSv1.3")
                 tls.sendall(f"GET / HTTP/1.1\r\nHost: {domain}\r\nConnection: close\r\n\r\n".encode())
                 status_line = tls.recv(4096).split(b"\r\n", 1)[0]
         assert status_line.split()[1] == b"503", status_line  # no app behind it yet, but our cert
 
-        # ---- the inventory: groups bastion and web through inventories/local
+        # ---- every rule, through 127.0.0.1: a server in the worker container answers the IP target group
+        cafile = twin_dir / "tls" / "lb.crt"
+        docker(
+            "exec",
+            worker[0]["name"],
+            "sh",
+            "-c",
+            "mkdir -p /srv/api/maintenance && echo worker-api | tee /srv/api/index.html > /srv/api/maintenance/x",
+        )
+        docker("exec", "-d", worker[0]["name"], "python3", "-m", "http.server", "8000", "--directory", "/srv/api")
+        deadline = time.monotonic() + 120  # two health checks 5 s apart; a hang guard
+        while True:
+            status, headers, body = https_get(ports["lb_https"], f"api.{domain}", "/maintenance/x", cafile)
+            if status == 200 or time.monotonic() > deadline:
+                break
+            time.sleep(1)
+        # host rule 10 wins over the path rule 20 it also matches
+        assert (status, body) == (200, b"worker-api\n"), (status, body)
+        status, headers, body = https_get(ports["lb_https"], domain, "/maintenance/today", cafile)
+        assert status == 503 and headers["content-type"] == "text/html"
+        assert body == b'<h1>It\'s "down" for $MAINTENANCE</h1>\n'
+        status, headers, _ = https_get(ports["lb_https"], domain, "/old/posts/7?page=2", cafile)
+        assert status == 302
+        assert headers["location"] == f"https://{domain}:{ports['lb_https']}/new/old/posts/7?page=2"
+        status, headers, body = https_get(ports["lb_https"], f"a.static.{domain}", "/img/x.png", cafile)
+        assert (status, headers["content-type"], body) == (200, "text/plain", b"an image")
+        status, _, _ = https_get(ports["lb_https"], f"a.static.{domain}", "/img/x.jpg", cafile)
+        assert status == 503  # path not matched: the default action (web servers, no app yet)
+        status, _, _ = https_get(ports["lb_https"], f"api.{domain}.evil", "/", cafile)
+        assert status == 503  # host not matched
+
+        # ---- the inventory: the bastion and one group per instance group, through inventories/local
         assert f"{stack}-bastion" in inventory
-        ping = ansible_cli("ansible", "bastion:web", "-m", "ansible.builtin.ping", env=env, extra_vars=extra_vars)
+        ping = ansible_cli(
+            "ansible", "bastion:web:worker", "-m", "ansible.builtin.ping", env=env, extra_vars=extra_vars
+        )
         assert ping.returncode == 0, ping.stdout[-3000:] + ping.stderr[-2000:]
-        for name in [f"{stack}-bastion"] + [w["name"] for w in web]:
+        for name in [f"{stack}-bastion"] + [w["name"] for w in web + worker]:
             assert f"{name} | SUCCESS" in ping.stdout
 
         # ---- S3 is the emulator, reached from a web server; the database has the master user
-        host_vars = ansible_cli("ansible-inventory", "--host", web[0]["name"], env=env, extra_vars=extra_vars)
-        s3_endpoint = json.loads(host_vars.stdout)["twin_outputs"]["s3_endpoint"]
+        host_vars = json.loads(
+            ansible_cli("ansible-inventory", "--host", web[0]["name"], env=env, extra_vars=extra_vars).stdout
+        )
+        assert host_vars["twin_outputs"]["ports"] == ports
+        assert host_vars["twin_outputs"]["lb_url"] == f"https://127.0.0.1:{ports['lb_https']}"
+        # what only the twin needs comes from inventories/local's group_vars
+        assert host_vars["webstack_s3_access_key_id"] == "testing"
+        s3_endpoint = host_vars["twin_outputs"]["s3_endpoint"]
         url = f"{s3_endpoint}/{outputs['storage']['bucket']}"
         script = f"import urllib.request; print(urllib.request.urlopen({url!r}, timeout=10).read().decode())"
         listing = docker("exec", web[0]["name"], "python3", "-c", script).stdout
@@ -315,13 +451,34 @@ def test_twin_end_to_end(emulator, tmp_path):
         assert ready.rc == 0 and ready.changed == 1, ready.output[-3000:]
         assert lb_state(stack, web[0]["instance_id"])["admin"] == "ready"
 
-        # ---- idempotence and check mode
+        # ---- a second stack twinned beside it: ports of its own, no database (no outputs for it)
+        make_aws_side(emulator, other, state_dir, tmp_path / f"{other}-admin", full=False)
+        before = containers(stack)
+        second_stack = run(name=other)
+        assert second_stack.rc == 0, second_stack.output[-6000:]
+        other_ports = json.loads((state_dir / other / "ports.json").read_text())
+        assert not set(other_ports.values()) & set(ports.values())
+        assert sorted(containers(other)) == sorted([f"{other}-bastion", f"{other}-web-1", f"{other}-lb", f"{other}-s3"])
+        other_cafile = state_dir / other / f"twin-{other}" / "tls" / "lb.crt"
+        other_domain = f"{other}.kumo-webstack.example"
+        assert https_get(other_ports["lb_https"], other_domain, "/", other_cafile)[0] == 503  # its own lb
+        assert https_get(other_ports["lb_https"], domain, "/maintenance", other_cafile)[0] == 503
+        assert https_get(ports["lb_https"], f"api.{domain}", "/", cafile)[:1] == (200,)  # the first still
+        removed = run(name=other, twin_state="absent")
+        assert removed.rc == 0, removed.output[-6000:]
+        assert containers(other) == {}
+        assert containers(stack) == before  # untouched: same containers, never restarted
+        assert https_get(ports["lb_https"], f"api.{domain}", "/", cafile)[:1] == (200,)
+        assert https_get(ports["lb_https"], domain, "/maintenance", cafile)[0] == 503
+
+        # ---- idempotence and check mode (the ports are reused)
         second = run()
         assert second.rc == 0, second.output[-6000:]
         assert second.changed == 0, second.output[-6000:]
         check = run("--check", "--diff")
         assert check.rc == 0, check.output[-6000:]
         assert check.changed == 0, check.output[-6000:]
+        assert json.loads((state_dir / stack / "ports.json").read_text()) == ports
 
         # ---- absent: containers, networks and inventory go; the database volume stays
         absent = run(twin_state="absent")
@@ -332,3 +489,4 @@ def test_twin_end_to_end(emulator, tmp_path):
         assert not (state_dir / stack / f"inventory-{stack}.yml").exists()
     finally:
         remove_twin(stack)
+        remove_twin(other)
