@@ -1,15 +1,32 @@
 """Bad input fails before any AWS call, with a message naming the variable.
 
 The AWS endpoint here is a closed port on 127.0.0.1: had any task reached the API, the run
-would fail with a connection error instead of the message asserted."""
+would fail with a connection error instead of the message asserted. The cases run in one
+ansible-playbook (badinput.py: one play per case, each through every role's validate entry
+point, as playbooks/provision.yml checks them first), then are asserted one by one; one case
+of each list also runs through provision.yml itself, which proves the playbook checks first."""
 
 from __future__ import annotations
 
 import pytest
 
+from .badinput import assert_fails_before_aws, run_cases
 from .conftest import FAIL_FAST_TIMEOUT, ROOT, run_playbook
 
 PROVISION = ROOT / "playbooks" / "provision.yml"
+INVENTORY = ROOT / "tests" / "integration" / "inventory.yml"
+# What playbooks/provision.yml does before any AWS call: every role's validate entry point.
+VALIDATE_EVERY_ROLE = [
+    {
+        "name": "Check the variables of every role",
+        "ansible.builtin.include_role": {"name": "kumo.webstack.{{ __case_part.role }}", "tasks_from": "validate"},
+        "loop": "{{ webstack_kind_roles }}",
+        "loop_control": {"loop_var": "__case_part"},
+    }
+]
+RAILS_KIND = [str(ROOT / "playbooks" / "rails" / "vars" / "kind.yml")]
+
+pytestmark = pytest.mark.xdist_group("bad_input")
 
 
 CASES = [
@@ -57,15 +74,42 @@ CASES = [
 ]
 
 
+@pytest.fixture(scope="module")
+def network_cases(dead_endpoint_env, tmp_path_factory):
+    cases = {p.id: {"webstack_name": "badinput", **p.values[0]} for p in CASES}
+    return run_cases(
+        cases,
+        VALIDATE_EVERY_ROLE,
+        env=dead_endpoint_env,
+        tmp_path=tmp_path_factory.mktemp("network-cases"),
+        vars_files=RAILS_KIND,
+    )
+
+
 @pytest.mark.parametrize(("extra", "message"), CASES)
-def test_bad_input_fails_fast_with_a_clear_message(extra, message, dead_endpoint_env, tmp_path):
-    extra_vars = {"webstack_name": "badinput", "webstack_state_dir": str(tmp_path), **extra}
-    run = run_playbook(PROVISION, env=dead_endpoint_env, extra_vars=extra_vars, timeout=FAIL_FAST_TIMEOUT)
+def test_bad_input_fails_fast_with_a_clear_message(extra, message, network_cases, request):
+    result = network_cases[request.node.callspec.id]
+    assert_fails_before_aws(result, message)
+    assert not list(result.case_dir.rglob("outputs.json"))
+
+
+def provision_fails_first(env, tmp_path, extra_vars: dict, *args: str) -> str:
+    """Run playbooks/provision.yml; it must fail in its up-front check, before any role starts
+    building (and so before any AWS call). Returns the output from the failure on, flattened."""
+    run = run_playbook(PROVISION, *args, env=env, extra_vars=extra_vars, timeout=FAIL_FAST_TIMEOUT)
     assert run.rc != 0
     flat = " ".join(run.output.split())
-    assert message in flat, run.output[-3000:]
     assert "Could not connect" not in flat and "EndpointConnectionError" not in flat
+    assert "Network (NAT gateways started)" not in flat
     assert not list(tmp_path.rglob("outputs.json"))
+    return flat[flat.index("FAILED!") :] if "FAILED!" in flat else flat
+
+
+def test_provision_checks_every_role_before_any_aws_call(dead_endpoint_env, tmp_path):
+    """One case through playbooks/provision.yml itself."""
+    extra_vars = {"webstack_name": "badinput", "webstack_state_dir": str(tmp_path), "network_vpc_cidr": "10.0.0.1/16"}
+    failed = provision_fails_first(dead_endpoint_env, tmp_path, extra_vars)
+    assert "'10.0.0.1/16' has host bits set (did you mean 10.0.0.0/16?)" in failed
 
 
 # The whole stack's inputs, from a bare inventory (nothing set but what a case passes).
@@ -85,19 +129,32 @@ STACK_CASES = [
 ]
 
 
-@pytest.mark.parametrize(("extra", "variable"), STACK_CASES)
-def test_bad_stack_input_fails_before_any_aws_call(extra, variable, dead_endpoint_env, tmp_path):
-    extra_vars = {"webstack_state_dir": str(tmp_path), "webstack_secrets_dir": str(tmp_path / "secrets")}
-    extra_vars.update({k: v for k, v in {**STACK_BASE, **extra}.items() if v is not None})
-    inventory = ROOT / "tests" / "integration" / "inventory.yml"
-    run = run_playbook(
-        PROVISION, "-i", str(inventory), env=dead_endpoint_env, extra_vars=extra_vars, timeout=FAIL_FAST_TIMEOUT
+@pytest.fixture(scope="module")
+def stack_cases(dead_endpoint_env, tmp_path_factory):
+    cases = {p.id: {**STACK_BASE, **p.values[0]} for p in STACK_CASES}
+    return run_cases(
+        cases,
+        VALIDATE_EVERY_ROLE,
+        env=dead_endpoint_env,
+        tmp_path=tmp_path_factory.mktemp("stack-cases"),
+        vars_files=RAILS_KIND,
+        inventory=INVENTORY,
     )
-    assert run.rc != 0
-    flat = " ".join(run.output.split())
-    failed = flat[flat.index("FAILED!") :] if "FAILED!" in flat else flat
-    assert variable in failed, run.output[-3000:]
-    assert "Could not connect" not in flat and "EndpointConnectionError" not in flat
-    # the failure came from the up-front check, before any role started building
-    assert "Network (NAT gateways started)" not in flat
-    assert not list(tmp_path.rglob("outputs.json"))
+
+
+@pytest.mark.parametrize(("extra", "variable"), STACK_CASES)
+def test_bad_stack_input_fails_before_any_aws_call(extra, variable, stack_cases, request):
+    result = stack_cases[request.node.callspec.id]
+    assert_fails_before_aws(result, variable)
+    assert not list(result.case_dir.rglob("outputs.json"))
+
+
+def test_provision_refuses_a_stack_without_admin_cidrs(dead_endpoint_env, tmp_path):
+    """The whole stack's inputs from a bare inventory, through provision.yml itself."""
+    extra_vars = {
+        "webstack_state_dir": str(tmp_path),
+        "webstack_secrets_dir": str(tmp_path / "secrets"),
+        **{k: v for k, v in STACK_BASE.items() if k != "webstack_admin_cidrs"},
+    }
+    failed = provision_fails_first(dead_endpoint_env, tmp_path, extra_vars, "-i", str(INVENTORY))
+    assert "webstack_admin_cidrs" in failed

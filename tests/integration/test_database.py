@@ -12,7 +12,8 @@ import stat
 
 import pytest
 
-from .conftest import FAIL_FAST_TIMEOUT, ROOT, run_playbook
+from .badinput import assert_fails_before_aws, run_role_cases
+from .conftest import ROOT, run_playbook
 
 PLAYBOOKS = ROOT / "tests" / "integration" / "playbooks"
 PROVISION = PLAYBOOKS / "database.yml"
@@ -276,27 +277,23 @@ BAD = [
 ]
 
 
-@pytest.mark.parametrize(("extra", "message"), BAD)
-def test_bad_input_fails_before_any_aws_call(extra, message, dead_endpoint_env, tmp_path):
-    play = tmp_path / "alone.yml"
-    text = (PLAYBOOKS / "database.yml").read_text()
-    play.write_text(
-        text.replace("    - role: kumo.webstack.network\n", "").replace(
-            "    - role: kumo.webstack.security_groups\n", ""
-        )
+@pytest.fixture(scope="module")
+def bad_cases(dead_endpoint_env, tmp_path_factory):
+    """Every BAD case in one ansible-playbook run (badinput.py), the database role alone."""
+    return run_role_cases(
+        "database",
+        BAD,
+        env=dead_endpoint_env,
+        tmp_path=tmp_path_factory.mktemp("database-cases"),
+        base_vars={"webstack_name": "baddb"},
     )
-    extra_vars = {
-        "webstack_name": "baddb",
-        "webstack_state_dir": str(tmp_path),
-        "webstack_secrets_dir": str(tmp_path / "secrets"),
-        **extra,
-    }
-    run = run_playbook(play, env=dead_endpoint_env, extra_vars=extra_vars, timeout=FAIL_FAST_TIMEOUT)
-    assert run.rc != 0
-    out = flat(run)
-    assert message in out, run.output[-3000:]
-    assert "Could not connect" not in out and "EndpointConnectionError" not in out
-    assert not (tmp_path / "database_outputs.json").exists()
-    assert not (tmp_path / "secrets").exists()
-    if "database_master_password" in extra:
-        assert extra["database_master_password"] not in run.output
+
+
+@pytest.mark.xdist_group("database_bad_input")
+@pytest.mark.parametrize(("extra", "message"), BAD)
+def test_bad_input_fails_before_any_aws_call(extra, message, bad_cases, request):
+    result = bad_cases[request.node.callspec.id]
+    assert_fails_before_aws(result, message)
+    assert not any(result.case_dir.rglob("*_outputs.json"))
+    # the master password is generated only after validation
+    assert not (result.case_dir / "secrets").exists()

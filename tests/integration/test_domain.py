@@ -7,7 +7,8 @@ import json
 
 import pytest
 
-from .conftest import FAIL_FAST_TIMEOUT, ROOT, provision_converges, run_playbook
+from .badinput import assert_fails_before_aws, run_role_cases
+from .conftest import ROOT, provision_converges, run_playbook
 
 PLAYBOOKS = ROOT / "tests" / "integration" / "playbooks"
 PROVISION = PLAYBOOKS / "domain.yml"
@@ -366,17 +367,21 @@ BAD = [
 ]
 
 
+@pytest.fixture(scope="module")
+def bad_cases(dead_endpoint_env, tmp_path_factory):
+    """Every BAD case in one ansible-playbook run (badinput.py), the domain role alone."""
+    return run_role_cases(
+        "domain",
+        BAD,
+        env=dead_endpoint_env,
+        tmp_path=tmp_path_factory.mktemp("domain-cases"),
+        base_vars={"webstack_name": "baddomain", "webstack_domain": "shop.example.com"},
+    )
+
+
+@pytest.mark.xdist_group("domain_bad_input")
 @pytest.mark.parametrize(("extra", "message"), BAD)
-def test_bad_input_fails_before_any_aws_call(extra, message, dead_endpoint_env, tmp_path):
-    extra_vars = {
-        "webstack_name": "baddomain",
-        "webstack_domain": "shop.example.com",
-        "webstack_state_dir": str(tmp_path),
-        **extra,
-    }
-    run = run_playbook(PROVISION, env=dead_endpoint_env, extra_vars=extra_vars, timeout=FAIL_FAST_TIMEOUT)
-    assert run.rc != 0
-    text = flat(run)
-    assert message in text, run.output[-3000:]
-    assert "Could not connect" not in text and "EndpointConnectionError" not in text
-    assert not (tmp_path / "domain_outputs.json").exists()
+def test_bad_input_fails_before_any_aws_call(extra, message, bad_cases, request):
+    result = bad_cases[request.node.callspec.id]
+    assert_fails_before_aws(result, message)
+    assert not any(result.case_dir.rglob("*_outputs.json"))

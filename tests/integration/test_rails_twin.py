@@ -5,7 +5,8 @@ through the bastion, deploys the sample app (rolling) and checks it through the 
 (a post with an image, read back, its object in the bucket). Then, with continuous load through
 the lb, a rolling deploy of a new release and a rollback fail no request; a web server whose app
 server stops is marked down by the lb while requests keep succeeding, and comes back; switching
-the app servers from Puma to Unicorn (deploy.yml) fails no request, and configure.yml agrees.
+the app servers from Puma to Unicorn (deploy.yml) fails no request, and configure.yml agrees;
+switching back to Puma through site.yml fails no request either.
 """
 
 from __future__ import annotations
@@ -78,6 +79,12 @@ class Loaded:
     def __exit__(self, *exc):
         self.stop.set()
         self.thread.join(120)
+
+
+def active(stack: str, host: str, *units: str) -> list[str]:
+    """systemctl is-active for each unit on one of the twin's hosts."""
+    command = ["docker", "exec", f"{stack}-{host}", "systemctl", "is-active", *units]
+    return subprocess.run(command, capture_output=True, text=True).stdout.split()
 
 
 def wait_for(predicate, seconds: float, what: str):
@@ -226,16 +233,26 @@ def test_rails_app_in_the_twin_deploys_and_rolls_back_without_a_failed_request(t
             assert during_switch.result["failed"] == 0, during_switch.result
             assert during_switch.result["ok"] > 20, during_switch.result
             for host in ("web-1", "web-2"):
-                states = subprocess.run(
-                    ["docker", "exec", f"{stack}-{host}", "systemctl", "is-active", "sample-unicorn", "sample-puma"],
-                    capture_output=True,
-                    text=True,
-                ).stdout.split()
+                states = active(stack, host, "sample-unicorn", "sample-puma")
                 assert states == ["active", "inactive"], f"{host}: unicorn, puma {states}"
             configure = run_playbook(CONFIGURE, "-i", str(LOCAL), env=env, extra_vars=unicorn)
             assert configure.rc == 0 and all(
                 configure.recap(h)["changed"] == 0 for h in (f"{stack}-web-1", f"{stack}-web-2")
             ), configure.output[-6000:]
+
+            # ---- switching back to Puma through site.yml under load: provision, twin and configure
+            # leave the running server alone (configure keeps nginx on it), deploy moves one web
+            # server at a time out of the lb (it was an outage before 9dc8915)
+            puma = {**extra, "rails_app_server": "puma"}
+            with Loaded(url + "/posts") as during_site_switch:
+                site_switch = run_playbook(SITE, "-i", str(LOCAL), env=env, extra_vars=puma, timeout=3600)
+            assert site_switch.rc == 0, site_switch.output[-8000:]
+            print(f"switch to puma through site.yml under load: {json.dumps(during_site_switch.result)}")
+            assert during_site_switch.result["failed"] == 0, during_site_switch.result
+            assert during_site_switch.result["ok"] > 20, during_site_switch.result
+            for host in ("web-1", "web-2"):
+                states = active(stack, host, "sample-puma", "sample-unicorn")
+                assert states == ["active", "inactive"], f"{host}: puma, unicorn {states}"
     finally:
         remove_twin(stack)
 

@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from .conftest import FAIL_FAST_TIMEOUT, ROOT, provision_converges, run_playbook
+from .badinput import assert_fails_before_aws, run_role_cases
+from .conftest import ROOT, provision_converges, run_playbook
 
 PLAYBOOKS = ROOT / "tests" / "integration" / "playbooks"
 PROVISION = PLAYBOOKS / "storage.yml"
@@ -234,14 +235,21 @@ BAD = [
 ]
 
 
+@pytest.fixture(scope="module")
+def bad_cases(dead_endpoint_env, tmp_path_factory):
+    """Every BAD case in one ansible-playbook run (badinput.py), the storage role alone."""
+    return run_role_cases(
+        "storage",
+        BAD,
+        env=dead_endpoint_env,
+        tmp_path=tmp_path_factory.mktemp("storage-cases"),
+        base_vars={"webstack_name": "badstore"},
+    )
+
+
+@pytest.mark.xdist_group("storage_bad_input")
 @pytest.mark.parametrize(("extra", "message"), BAD)
-def test_bad_input_fails_before_any_aws_call(extra, message, dead_endpoint_env, tmp_path):
-    play = tmp_path / "alone.yml"
-    play.write_text((PLAYBOOKS / "storage.yml").read_text().replace("    - role: kumo.webstack.network\n", ""))
-    extra_vars = {"webstack_name": "badstore", "webstack_state_dir": str(tmp_path), **extra}
-    run = run_playbook(play, env=dead_endpoint_env, extra_vars=extra_vars, timeout=FAIL_FAST_TIMEOUT)
-    assert run.rc != 0
-    flat = " ".join(run.output.split())
-    assert message in flat, run.output[-3000:]
-    assert "Could not connect" not in flat and "EndpointConnectionError" not in flat
-    assert not (tmp_path / "storage_outputs.json").exists()
+def test_bad_input_fails_before_any_aws_call(extra, message, bad_cases, request):
+    result = bad_cases[request.node.callspec.id]
+    assert_fails_before_aws(result, message)
+    assert not any(result.case_dir.rglob("*_outputs.json"))
