@@ -7,7 +7,9 @@
 #   scripts/emulator.sh url      print its endpoint URL
 #
 # Environment: WEBSTACK_EMULATOR_PORT (default 5000), WEBSTACK_STATE_DIR (default .webstack),
-# WEBSTACK_EMULATOR_TIMEOUT (seconds to wait for health, default 60).
+# WEBSTACK_EMULATOR_TIMEOUT (seconds to wait for health, default 180), WEBSTACK_PYTHON (default
+# .venv/bin/python), WEBSTACK_EMULATOR_ALLOW_MOTO=1 (start on a moto version other than the one
+# the fixes were written for, with a warning; see scripts/emulator_fixes/__init__.py).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -51,6 +53,8 @@ case "${1:-}" in
       exit 1
     fi
     [ -x "$python" ] || { echo "emulator: $python not found; run 'make venv' first" >&2; exit 1; }
+    # the fixes were written for one moto version: on another, say so now (not as a timeout)
+    "$python" "$root/scripts/emulator.py" --check-moto || exit 1
     # ACM certificates are issued after this many seconds (AWS takes minutes; moto 60 s by default).
     export MOTO_ACM_VALIDATION_WAIT=${MOTO_ACM_VALIDATION_WAIT:-2}
     # EC2 instances in the emulator never run anything: the local twin's containers do.

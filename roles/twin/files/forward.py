@@ -8,7 +8,7 @@ gateway address, forwarding every connection to the emulator.
 
 SOURCE_HOST (default 127.0.0.2) is the loopback address it connects to the emulator from: the
 emulator takes requests from it as the web servers' requests through the VPC's S3 endpoint
-(scripts/emulator_fixes/storage.py).
+(scripts/emulator_fixes/s3.py).
 """
 
 import asyncio

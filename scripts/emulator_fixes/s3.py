@@ -1,14 +1,18 @@
-"""Emulator fixes for the storage area (the uploads bucket's policy on object requests).
-
-Each fix is a place where moto answers unlike AWS in a way that would make a correct playbook
-look wrong against the emulator. None of them changes what a real account would do.
-"""
+"""S3: a bucket policy's conditions on object requests."""
 
 from __future__ import annotations
 
 import fnmatch
+import json
 import os
 import threading
+
+from moto.ec2.models import ec2_backends
+from moto.iam.access_control import IAMPolicyStatement, PermissionResult
+from moto.s3.models import FakeBucket
+from moto.s3.responses import S3Response
+
+from emulator_fixes import Patch, fix
 
 # Requests that arrive from these loopback addresses come from the local twin's S3 forwarder
 # (roles/twin/files/forward.py connects from 127.0.0.2): they stand for the web servers'
@@ -46,22 +50,18 @@ def _statement_applies(statement: dict, context: dict[str, str]) -> bool:
     return True
 
 
-def _bucket_policy_conditions() -> None:
-    # Object requests against a bucket policy: moto evaluates a statement's Condition with no
-    # request context at all, and answers DENIED whenever a condition does not hold, whatever
-    # the statement's Effect. So the uploads bucket's policy (deny object access without TLS,
-    # and outside the VPC endpoint unless the web role asks) denies every object request, even
-    # the web servers'. Here conditions are evaluated with IAM's semantics (a statement whose
-    # condition does not hold does not apply) against the context the emulator can know:
-    # aws:SecureTransport (the emulator is plain HTTP: false) and aws:SourceVpce. Requests from
-    # the twin's forwarder carry the VPC endpoint the policy names, and TLS, as the web
-    # servers' requests do on AWS. aws:PrincipalArn is unknown here (moto has no principal for
-    # a request), so a statement keyed on it treats it as missing.
-    from moto.ec2.models import ec2_backends
-    from moto.iam.access_control import IAMPolicyStatement, PermissionResult
-    from moto.s3.models import FakeBucket
-    from moto.s3.responses import S3Response
-
+@fix
+def bucket_policy_conditions(patch: Patch) -> None:
+    """Object requests against a bucket policy: moto has no request context to evaluate a
+    statement's Condition against, and applies every statement as if its condition held: every
+    Deny denies, whatever it is conditioned on. So the uploads bucket's policy (deny object access
+    without TLS, and outside the VPC endpoint unless the web role asks) denies every object
+    request, even the web servers'. AWS applies a statement only when its condition holds. Here
+    conditions are evaluated with IAM's semantics against the context the emulator can know:
+    aws:SecureTransport (the emulator is plain HTTP: false) and aws:SourceVpce. Requests from the
+    twin's forwarder (ENDPOINT_PEERS) carry the VPC endpoint the policy names, and TLS, as the
+    web servers' requests do on AWS. aws:PrincipalArn is unknown here (moto has no principal for
+    a request), so a statement keyed on it treats it as missing."""
     original_key_response = S3Response.key_response
 
     def key_response(self, request, full_url, headers):
@@ -83,8 +83,6 @@ def _bucket_policy_conditions() -> None:
     def get_permission(self, action, resource):
         if self.policy is None:
             return PermissionResult.NEUTRAL
-        import json
-
         policy = json.loads(self.policy.decode() if isinstance(self.policy, bytes) else self.policy)
         statements = policy["Statement"] if isinstance(policy["Statement"], list) else [policy["Statement"]]
         through_endpoint = getattr(_request, "peer", None) in ENDPOINT_PEERS
@@ -112,9 +110,5 @@ def _bucket_policy_conditions() -> None:
                 permitted = True
         return PermissionResult.PERMITTED if permitted else PermissionResult.NEUTRAL
 
-    S3Response.key_response = key_response
-    FakeBucket.get_permission = get_permission
-
-
-def apply() -> None:
-    _bucket_policy_conditions()
+    patch.setattr(S3Response, "key_response", key_response)
+    patch.setattr(FakeBucket, "get_permission", get_permission)

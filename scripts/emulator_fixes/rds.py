@@ -1,14 +1,16 @@
-"""Emulator fixes for the database role (RDS for MySQL).
-
-Each fix is a place where moto's answer differs from AWS's in a way that would make a
-correct playbook look wrong against the emulator; none of them changes what a real
-account would do.
-"""
+"""RDS (MySQL): parameter groups and their parameters, engine versions, gp3 storage, subnet groups."""
 
 from __future__ import annotations
 
 import copy
 import re
+
+from moto.core.responses import ActionResult
+from moto.rds.exceptions import DBParameterGroupNotFoundError
+from moto.rds.models import DBInstance, RDSBackend
+from moto.rds.responses import RDSResponse
+
+from emulator_fixes import Patch, fix
 
 # RDS completes a major version given alone ("8.4") with its current default minor version.
 # Which one that is changes as RDS adds releases; these are versions RDS has offered.
@@ -70,16 +72,12 @@ def _engine_defaults(family: str | None) -> dict[str, dict]:
     return defaults
 
 
-def apply() -> None:
-    from moto.core.responses import ActionResult
-    from moto.rds.exceptions import DBParameterGroupNotFoundError
-    from moto.rds.models import RDSBackend
-    from moto.rds.responses import RDSResponse
-
-    # DescribeDBParameterGroups with a DBParameterGroupName that does not exist: AWS fails with
-    # DBParameterGroupNotFound; moto answers an empty list, so amazon.aws.rds_instance_param_group
-    # (which creates the group on that error) takes the group for existing and fails with
-    # "list index out of range" instead of creating it.
+@fix
+def describe_missing_parameter_group(patch: Patch) -> None:
+    """DescribeDBParameterGroups with a DBParameterGroupName that does not exist: AWS fails with
+    DBParameterGroupNotFound; moto answers an empty list, so amazon.aws.rds_instance_param_group
+    (which creates the group on that error) takes the group for existing and fails with "list
+    index out of range" instead of creating it."""
     original_describe_groups = RDSBackend.describe_db_parameter_groups
 
     def describe_db_parameter_groups(self, db_parameter_group_kwargs):
@@ -89,13 +87,17 @@ def apply() -> None:
             raise DBParameterGroupNotFoundError(name)
         return groups
 
-    RDSBackend.describe_db_parameter_groups = describe_db_parameter_groups
+    patch.setattr(RDSBackend, "describe_db_parameter_groups", describe_db_parameter_groups)
 
-    # DescribeDBParameters: AWS lists every parameter of the group's family, engine defaults
-    # included, each with its data type, allowed values and whether it may be modified (and
-    # Source "user" once set); moto lists only the parameters set so far, bare. A module that
-    # checks a name against that list before setting it (rds_instance_param_group) finds
-    # none, reports every parameter as "not an available parameter" and sets nothing.
+
+@fix
+def describe_parameters_lists_family(patch: Patch) -> None:
+    """DescribeDBParameters: AWS lists every parameter of the group's family, engine defaults
+    included, each with its data type, allowed values and whether it may be modified (and Source
+    "user" once set); moto lists only the parameters set so far, bare. A module that checks a
+    name against that list before setting it (rds_instance_param_group) finds none, reports every
+    parameter as "not an available parameter" and sets nothing."""
+
     def describe_db_parameters(self):
         name = self.params.get("DBParameterGroupName")
         (group,) = self.backend.describe_db_parameter_groups({"db_parameter_group_name": name})
@@ -109,12 +111,15 @@ def apply() -> None:
         listed = [p for p in parameters.values() if not source or p.get("Source") == source]
         return ActionResult({"Parameters": sorted(listed, key=lambda p: p["ParameterName"])})
 
-    RDSResponse.describe_db_parameters = describe_db_parameters
+    patch.setattr(RDSResponse, "describe_db_parameters", describe_db_parameters)
 
-    # CreateDBInstance with a MySQL major version alone (EngineVersion "8.4"): AWS creates the
-    # instance with that major's default minor version and reports it ("8.4.5"); moto keeps
-    # and reports "8.4", which no real instance ever shows, so the comparison a playbook must
-    # make between a major version and the running full version is never exercised.
+
+@fix
+def mysql_major_version_completed(patch: Patch) -> None:
+    """CreateDBInstance with a MySQL major version alone (EngineVersion "8.4"): AWS creates the
+    instance with that major's default minor version and reports it ("8.4.5"); moto keeps and
+    reports "8.4", which no real instance ever shows, so the comparison a playbook must make
+    between a major version and the running full version is never exercised."""
     original_create = RDSBackend.create_db_instance
 
     def create_db_instance(self, db_kwargs):
@@ -124,14 +129,16 @@ def apply() -> None:
             db_kwargs["engine_version"] = MYSQL_DEFAULT_MINOR[version]
         return original_create(self, db_kwargs)
 
-    RDSBackend.create_db_instance = create_db_instance
+    patch.setattr(RDSBackend, "create_db_instance", create_db_instance)
 
-    # DescribeDBInstances of a gp3 instance created without Iops or StorageThroughput: AWS
-    # reports the gp3 baseline it provisions (for MySQL 3000 IOPS and 125 MiB/s below 400 GiB,
-    # 12000 IOPS and 500 MiB/s from 400 GiB); moto reports neither field, and
-    # amazon.aws.rds_instance, which reads both of a gp3 instance, fails on every run after the
-    # first with KeyError 'StorageThroughput'.
-    from moto.rds.models import DBInstance
+
+@fix
+def gp3_baseline_performance(patch: Patch) -> None:
+    """DescribeDBInstances of a gp3 instance created without Iops or StorageThroughput: AWS
+    reports the gp3 baseline it provisions (for MySQL 3000 IOPS and 125 MiB/s below 400 GiB,
+    12000 IOPS and 500 MiB/s from 400 GiB); moto reports neither field, and
+    amazon.aws.rds_instance, which reads both of a gp3 instance, fails on every run after the
+    first with KeyError 'StorageThroughput'."""
 
     def gp3_baseline(self):
         if getattr(self, "_storage_type", None) != "gp3":
@@ -155,12 +162,15 @@ def apply() -> None:
             return gp3_baseline(self)[1]
         return value
 
-    DBInstance.iops = property(get_iops, set_iops)
-    DBInstance.storage_throughput = property(get_throughput, original_throughput.fset)
+    patch.setattr(DBInstance, "iops", property(get_iops, set_iops))
+    patch.setattr(DBInstance, "storage_throughput", property(get_throughput, original_throughput.fset))
 
-    # ModifyDBSubnetGroup: AWS changes the group in place; moto takes the group out of its
-    # table to change it and never puts it back, so the group (still used by its instance)
-    # is gone after the call and amazon.aws.rds_subnet_group fails reading it back.
+
+@fix
+def modify_subnet_group_keeps_it(patch: Patch) -> None:
+    """ModifyDBSubnetGroup: AWS changes the group in place; moto takes the group out of its table
+    to change it and never puts it back, so the group (still used by its instance) is gone after
+    the call and amazon.aws.rds_subnet_group fails reading it back."""
     original_modify_subnet_group = RDSBackend.modify_db_subnet_group
 
     def modify_db_subnet_group(self, subnet_name, description, subnets):
@@ -168,4 +178,4 @@ def apply() -> None:
         self.subnet_groups[subnet_group.name] = subnet_group
         return subnet_group
 
-    RDSBackend.modify_db_subnet_group = modify_db_subnet_group
+    patch.setattr(RDSBackend, "modify_db_subnet_group", modify_db_subnet_group)

@@ -1,0 +1,638 @@
+"""scripts/emulator_fixes: each fix, on in-process moto, gives AWS's answer; without it moto
+answers otherwise (so the fix is still needed on this moto); and the emulator refuses a moto
+version its fixes were not written for.
+
+Each test runs its scenario twice: without the fix (moto's own answer) and with only that fix
+applied (emulator_fixes.applied puts moto back afterwards). mock_aws starts every scenario
+from empty backends.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import importlib.util
+import json
+import os
+import socket
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec as ec_keys
+from moto import mock_aws
+
+ROOT = Path(__file__).resolve().parents[3]
+SCRIPTS = ROOT / "scripts"
+if str(SCRIPTS) not in sys.path:
+    sys.path.insert(0, str(SCRIPTS))
+
+emulator_fixes = importlib.import_module("emulator_fixes")
+acm = importlib.import_module("emulator_fixes.acm")
+ec2 = importlib.import_module("emulator_fixes.ec2")
+elbv2 = importlib.import_module("emulator_fixes.elbv2")
+rds = importlib.import_module("emulator_fixes.rds")
+route53 = importlib.import_module("emulator_fixes.route53")
+route53domains = importlib.import_module("emulator_fixes.route53domains")
+s3 = importlib.import_module("emulator_fixes.s3")
+applied = emulator_fixes.applied
+
+REGION = "ap-northeast-1"
+SESSION = boto3.session.Session()
+
+
+@pytest.fixture(autouse=True)
+def fast_moto(monkeypatch):
+    """Fake credentials, and no default AMIs (loading them for every fresh EC2 backend takes
+    most of a second; the tests need none)."""
+    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_URL", "EC2_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
+
+
+@functools.cache
+def client(service, region=REGION):
+    """One client per service for the whole file (mock_aws answers each; making a client costs
+    more than most scenarios)."""
+    return SESSION.client(service, region_name=region)
+
+
+def error_code(call, *args, **kwargs) -> str | None:
+    """The AWS error code a call fails with, or None when it succeeds."""
+    try:
+        call(*args, **kwargs)
+    except ClientError as error:
+        return error.response["Error"]["Code"]
+    return None
+
+
+def without_and_with(fix, scenario):
+    """(moto's answer, the answer with the fix): the scenario run on fresh backends each time."""
+    with mock_aws():
+        unfixed = scenario()
+    with applied(fix), mock_aws():
+        fixed = scenario()
+    return unfixed, fixed
+
+
+def vpc_with_subnets(count=2):
+    ec2c = client("ec2")
+    vpc = ec2c.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    subnets = [
+        ec2c.create_subnet(VpcId=vpc, CidrBlock=f"10.0.{i}.0/24", AvailabilityZone=f"{REGION}{'acd'[i]}")["Subnet"][
+            "SubnetId"
+        ]
+        for i in range(count)
+    ]
+    return vpc, subnets
+
+
+# ---------------------------------------------------------------- the registry
+
+
+def test_every_fix_has_its_test_and_a_docstring():
+    fixes = emulator_fixes.fixes()
+    assert {f.service for f in fixes} == set(emulator_fixes.SERVICES)
+    tests = set(globals())
+    for each in fixes:
+        assert f"test_{each.service}_{each.name}" in tests, f"no unit test for {each.service}.{each.name}"
+        assert "moto" in each.doc and "AWS" in each.doc, f"{each.service}.{each.name}: say what moto and AWS do"
+
+
+def test_applied_puts_moto_back():
+    from moto.ec2.models.nat_gateways import NatGatewayBackend
+    from moto.ec2.utils import EC2_PREFIX_TO_RESOURCE
+    from moto.rds.models import DBInstance
+
+    before = (NatGatewayBackend.delete_nat_gateway, dict(EC2_PREFIX_TO_RESOURCE), "iops" in vars(DBInstance))
+    with applied(*(f.apply for f in emulator_fixes.fixes())):
+        assert NatGatewayBackend.delete_nat_gateway is not before[0]
+        assert EC2_PREFIX_TO_RESOURCE["nat"] == "natgateway"
+    assert (NatGatewayBackend.delete_nat_gateway, dict(EC2_PREFIX_TO_RESOURCE), "iops" in vars(DBInstance)) == before
+
+
+# ---------------------------------------------------------------- the version guard
+
+
+def test_moto_version_the_fixes_were_written_for_passes():
+    for version in emulator_fixes.MOTO_VERSIONS:
+        assert emulator_fixes.check_moto_version(version, environ={}) is None
+
+
+def test_requirements_pin_a_version_the_fixes_were_written_for():
+    pins = [line.split("==")[1] for line in (ROOT / "requirements.txt").read_text().splitlines() if "moto" in line]
+    assert pins and pins[0] in emulator_fixes.MOTO_VERSIONS
+    assert emulator_fixes.installed_moto_version() in emulator_fixes.MOTO_VERSIONS
+
+
+@pytest.mark.parametrize("found", ["5.2.4", "5.3.0", None])
+def test_other_moto_version_refuses_with_what_to_do(found):
+    with pytest.raises(emulator_fixes.MotoVersionError) as refused:
+        emulator_fixes.check_moto_version(found, environ={})
+    message = str(refused.value)
+    assert (f"moto {found} is installed" if found else "moto is not installed") in message
+    assert "written for moto 5.2.5" in message
+    assert "make venv" in message
+    assert "pip install 'moto[server]==5.2.5'" in message
+    assert "WEBSTACK_EMULATOR_ALLOW_MOTO=1" in message
+
+
+def test_other_moto_version_only_warns_when_allowed():
+    warning = emulator_fixes.check_moto_version("5.3.0", environ={"WEBSTACK_EMULATOR_ALLOW_MOTO": "1"})
+    assert "WARNING" in warning and "moto 5.3.0" in warning and "5.2.5" in warning
+    with pytest.raises(emulator_fixes.MotoVersionError):
+        emulator_fixes.check_moto_version("5.3.0", environ={"WEBSTACK_EMULATOR_ALLOW_MOTO": "0"})
+
+
+def load_emulator_script():
+    spec = importlib.util.spec_from_file_location("emulator_script", SCRIPTS / "emulator.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_emulator_exits_1_with_the_message(monkeypatch, capsys):
+    emulator = load_emulator_script()
+    monkeypatch.setattr(emulator, "installed_moto_version", lambda: "5.3.0")
+    monkeypatch.delenv("WEBSTACK_EMULATOR_ALLOW_MOTO", raising=False)
+    with pytest.raises(SystemExit) as exited:
+        emulator.check()
+    assert exited.value.code == 1
+    assert "moto 5.3.0 is installed" in capsys.readouterr().err
+    monkeypatch.setenv("WEBSTACK_EMULATOR_ALLOW_MOTO", "1")
+    emulator.check()
+    assert "WARNING: moto 5.3.0" in capsys.readouterr().err
+
+
+def fake_moto(tmp_path, version):
+    """A directory that, first on PYTHONPATH, makes importlib.metadata report moto `version`."""
+    info = tmp_path / "fake" / f"moto-{version}.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: moto\nVersion: {version}\n")
+    return str(tmp_path / "fake")
+
+
+def test_emulator_sh_start_shows_the_message(tmp_path):
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = dict(os.environ, PYTHONPATH=fake_moto(tmp_path, "9.9.9"), WEBSTACK_PYTHON=sys.executable)
+    env.update(WEBSTACK_STATE_DIR=str(tmp_path / "state"), WEBSTACK_EMULATOR_PORT=str(port))
+    env.pop("WEBSTACK_EMULATOR_ALLOW_MOTO", None)
+    run = subprocess.run(
+        [str(SCRIPTS / "emulator.sh"), "start"], env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert run.returncode == 1
+    assert "moto 9.9.9 is installed" in run.stderr and "written for moto 5.2.5" in run.stderr
+    assert "make venv" in run.stderr
+    assert not list((tmp_path / "state").glob("*.pid")), "nothing may have been started"
+
+
+# ---------------------------------------------------------------- ACM
+
+
+def test_acm_request_certificate_key_algorithm():
+    def algorithm():
+        acmc = client("acm")
+        arn = acmc.request_certificate(
+            DomainName="shop.example.com", ValidationMethod="DNS", KeyAlgorithm="EC_prime256v1"
+        )["CertificateArn"]
+        return acmc.describe_certificate(CertificateArn=arn)["Certificate"]["KeyAlgorithm"]
+
+    unfixed, fixed = without_and_with(acm.request_certificate_key_algorithm, algorithm)
+    assert unfixed == "RSA_2048"
+    assert fixed == "EC_prime256v1"
+
+
+def alb_with_https_listener():
+    """An ALB with an HTTPS listener on an imported certificate: (elbv2 client, lb ARN,
+    listener ARN, certificate ARN)."""
+    key = ec_keys.generate_private_key(ec_keys.SECP256R1())
+    name = x509.Name([x509.NameAttribute(x509.oid.NameOID.COMMON_NAME, "shop.example.com")])
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=30))
+        .sign(key, hashes.SHA256())
+    )
+    cert_arn = client("acm").import_certificate(
+        Certificate=cert.public_bytes(serialization.Encoding.PEM),
+        PrivateKey=key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()
+        ),
+    )["CertificateArn"]
+    vpc, subnets = vpc_with_subnets()
+    lb = client("elbv2")
+    lb_arn = lb.create_load_balancer(Name="shop", Subnets=subnets, Type="application")["LoadBalancers"][0][
+        "LoadBalancerArn"
+    ]
+    tg_arn = lb.create_target_group(Name="shop-web", Protocol="HTTP", Port=80, VpcId=vpc)["TargetGroups"][0][
+        "TargetGroupArn"
+    ]
+    listener_arn = lb.create_listener(
+        LoadBalancerArn=lb_arn,
+        Protocol="HTTPS",
+        Port=443,
+        Certificates=[{"CertificateArn": cert_arn}],
+        DefaultActions=[{"Type": "forward", "TargetGroupArn": tg_arn}],
+    )["Listeners"][0]["ListenerArn"]
+    return lb, lb_arn, listener_arn, cert_arn
+
+
+def test_acm_in_use_by_follows_listeners():
+    def in_use_by():
+        lb, lb_arn, listener_arn, cert_arn = alb_with_https_listener()
+        used = client("acm").describe_certificate(CertificateArn=cert_arn)["Certificate"].get("InUseBy", [])
+        lb.delete_listener(ListenerArn=listener_arn)
+        after = client("acm").describe_certificate(CertificateArn=cert_arn)["Certificate"].get("InUseBy", [])
+        return used == [lb_arn], after
+
+    (unfixed_lb, unfixed_after), (fixed_lb, fixed_after) = without_and_with(acm.in_use_by_follows_listeners, in_use_by)
+    assert unfixed_after != [], "moto keeps the deleted listener in InUseBy"
+    assert fixed_lb, "in use by the load balancer while its listener uses it"
+    assert fixed_after == []
+
+
+# ---------------------------------------------------------------- EC2
+
+
+def nat_gateway_with_address(tags=None):
+    ec2c = client("ec2")
+    _, (subnet, _) = vpc_with_subnets()
+    allocation = ec2c.allocate_address(
+        Domain="vpc", TagSpecifications=[{"ResourceType": "elastic-ip", "Tags": tags or []}] if tags else []
+    )["AllocationId"]
+    gateway = ec2c.create_nat_gateway(
+        SubnetId=subnet,
+        AllocationId=allocation,
+        TagSpecifications=[{"ResourceType": "natgateway", "Tags": tags}] if tags else [],
+    )["NatGateway"]["NatGatewayId"]
+    return ec2c, allocation, gateway
+
+
+def test_ec2_describe_tags_resource_types():
+    def tagged_types():
+        ec2c, _, _ = nat_gateway_with_address(tags=[{"Key": "Stack", "Value": "shop"}])
+        return sorted(
+            tag["ResourceType"]
+            for kind in ("natgateway", "elastic-ip")
+            for tag in ec2c.describe_tags(Filters=[{"Name": "resource-type", "Values": [kind]}])["Tags"]
+        )
+
+    unfixed, fixed = without_and_with(ec2.describe_tags_resource_types, tagged_types)
+    assert unfixed == []
+    assert fixed == ["elastic-ip", "natgateway"]
+
+
+def test_ec2_delete_nat_gateway_frees_address():
+    def after_delete():
+        ec2c, allocation, gateway = nat_gateway_with_address()
+        ec2c.delete_nat_gateway(NatGatewayId=gateway)
+        (address,) = ec2c.describe_addresses(AllocationIds=[allocation])["Addresses"]
+        return "AssociationId" in address, error_code(ec2c.release_address, AllocationId=allocation)
+
+    unfixed, fixed = without_and_with(ec2.delete_nat_gateway_frees_address, after_delete)
+    assert unfixed[0] is True, "moto keeps the gateway's address associated"
+    assert fixed == (False, None)
+
+
+def test_ec2_terminate_instance_frees_address():
+    def after_terminate():
+        ec2c = client("ec2")
+        instance = ec2c.run_instances(ImageId="ami-0123456789abcdef0", MinCount=1, MaxCount=1, InstanceType="t3.micro")[
+            "Instances"
+        ][0]
+        allocation = ec2c.allocate_address(Domain="vpc")["AllocationId"]
+        ec2c.associate_address(InstanceId=instance["InstanceId"], AllocationId=allocation)
+        ec2c.terminate_instances(InstanceIds=[instance["InstanceId"]])
+        (address,) = ec2c.describe_addresses(AllocationIds=[allocation])["Addresses"]
+        return address.get("InstanceId") or None, address.get("AssociationId")
+
+    unfixed, fixed = without_and_with(ec2.terminate_instance_frees_address, after_terminate)
+    assert unfixed[0], "moto keeps the address associated with the terminated instance"
+    assert fixed == (None, None)
+
+
+def test_ec2_rule_descriptions_return():
+    def answers():
+        ec2c = client("ec2")
+        vpc, _ = vpc_with_subnets(1)
+        group = ec2c.create_security_group(GroupName="web", Description="web", VpcId=vpc)["GroupId"]
+        rule = {"IpProtocol": "tcp", "FromPort": 80, "ToPort": 80, "IpRanges": [{"CidrIp": "10.0.0.0/16"}]}
+        ec2c.authorize_security_group_ingress(GroupId=group, IpPermissions=[rule])
+        ec2c.authorize_security_group_egress(GroupId=group, IpPermissions=[rule])
+        described = {**rule, "IpRanges": [{"CidrIp": "10.0.0.0/16", "Description": "from the lb"}]}
+        ingress = ec2c.update_security_group_rule_descriptions_ingress(GroupId=group, IpPermissions=[described])
+        egress = ec2c.update_security_group_rule_descriptions_egress(GroupId=group, IpPermissions=[described])
+        return ingress.get("Return"), egress.get("Return")
+
+    unfixed, fixed = without_and_with(ec2.rule_descriptions_return, answers)
+    assert unfixed == (None, None)
+    assert fixed == (True, True)
+
+
+def test_ec2_debian_images():
+    def debian_12():
+        images = client("ec2").describe_images(
+            Owners=[ec2.DEBIAN_OWNER], Filters=[{"Name": "name", "Values": ["debian-12-amd64-*"]}]
+        )["Images"]
+        return sorted(image["Name"] for image in images)
+
+    unfixed, fixed = without_and_with(ec2.debian_images, debian_12)
+    assert unfixed == []
+    assert fixed == [f"debian-12-amd64-{build}" for build, _ in ec2.DEBIAN_12_RELEASES]
+
+
+# ---------------------------------------------------------------- ELBv2
+
+
+def test_elbv2_alb_attribute_defaults():
+    def attributes():
+        _, subnets = vpc_with_subnets()
+        lb = client("elbv2")
+        arn = lb.create_load_balancer(Name="shop", Subnets=subnets, Type="application")["LoadBalancers"][0][
+            "LoadBalancerArn"
+        ]
+        return {a["Key"]: a["Value"] for a in lb.describe_load_balancer_attributes(LoadBalancerArn=arn)["Attributes"]}
+
+    unfixed, fixed = without_and_with(elbv2.alb_attribute_defaults, attributes)
+    assert "routing.http2.enabled" not in unfixed
+    assert fixed["idle_timeout.timeout_seconds"] == "60"
+    assert fixed["routing.http2.enabled"] == "true"
+    assert fixed["routing.http.drop_invalid_header_fields.enabled"] == "false"
+    assert fixed["load_balancing.cross_zone.enabled"] == "true"
+
+
+def test_elbv2_deletion_protection():
+    def delete_protected():
+        _, subnets = vpc_with_subnets()
+        lb = client("elbv2")
+        arn = lb.create_load_balancer(Name="shop", Subnets=subnets)["LoadBalancers"][0]["LoadBalancerArn"]
+        lb.modify_load_balancer_attributes(
+            LoadBalancerArn=arn, Attributes=[{"Key": "deletion_protection.enabled", "Value": "true"}]
+        )
+        return error_code(lb.delete_load_balancer, LoadBalancerArn=arn)
+
+    unfixed, fixed = without_and_with(elbv2.deletion_protection, delete_protected)
+    assert unfixed is None, "moto deletes a protected load balancer"
+    assert fixed == "OperationNotPermitted"
+
+
+def test_elbv2_listener_ssl_policy():
+    def listeners():
+        lb, lb_arn, _, cert_arn = alb_with_https_listener()
+        action = [{"Type": "fixed-response", "FixedResponseConfig": {"StatusCode": "404"}}]
+        bogus = error_code(
+            lb.create_listener,
+            LoadBalancerArn=lb_arn,
+            Protocol="HTTPS",
+            Port=8443,
+            SslPolicy="ELBSecurityPolicy-No-Such-Policy",
+            Certificates=[{"CertificateArn": cert_arn}],
+            DefaultActions=action,
+        )
+        http = lb.create_listener(LoadBalancerArn=lb_arn, Protocol="HTTP", Port=80, DefaultActions=action)
+        return bogus, http["Listeners"][0].get("SslPolicy")
+
+    unfixed, fixed = without_and_with(elbv2.listener_ssl_policy, listeners)
+    assert unfixed[0] is None and unfixed[1], "moto accepts any policy and gives HTTP one"
+    assert fixed == ("SSLPolicyNotFound", None)
+
+
+# ---------------------------------------------------------------- RDS
+
+
+def test_rds_describe_missing_parameter_group():
+    def describe_missing():
+        return error_code(client("rds").describe_db_parameter_groups, DBParameterGroupName="shop-mysql84")
+
+    unfixed, fixed = without_and_with(rds.describe_missing_parameter_group, describe_missing)
+    assert unfixed is None, "moto answers an empty list"
+    assert fixed == "DBParameterGroupNotFound"
+
+
+def test_rds_describe_parameters_lists_family():
+    def parameters():
+        rdsc = client("rds")
+        rdsc.create_db_parameter_group(
+            DBParameterGroupName="shop", DBParameterGroupFamily="mysql8.0", Description="shop"
+        )
+        rdsc.modify_db_parameter_group(
+            DBParameterGroupName="shop",
+            Parameters=[{"ParameterName": "max_connections", "ParameterValue": "200", "ApplyMethod": "immediate"}],
+        )
+        listed = rdsc.describe_db_parameters(DBParameterGroupName="shop")["Parameters"]
+        return {p["ParameterName"]: p for p in listed}
+
+    unfixed, fixed = without_and_with(rds.describe_parameters_lists_family, parameters)
+    assert "wait_timeout" not in unfixed and "DataType" not in unfixed["max_connections"]
+    assert fixed["wait_timeout"]["Source"] == "engine-default" and fixed["wait_timeout"]["IsModifiable"]
+    assert fixed["max_connections"]["Source"] == "user"
+    assert fixed["max_connections"]["ParameterValue"] == "200"
+    assert fixed["max_connections"]["DataType"] == "integer"
+
+
+def create_mysql(storage=20, **extra):
+    rdsc = client("rds")
+    rdsc.create_db_instance(
+        DBInstanceIdentifier="shop",
+        DBInstanceClass="db.t4g.micro",
+        Engine="mysql",
+        MasterUsername="admin",
+        MasterUserPassword="not-a-secret-1",
+        AllocatedStorage=storage,
+        **extra,
+    )
+    return rdsc.describe_db_instances(DBInstanceIdentifier="shop")["DBInstances"][0]
+
+
+def test_rds_mysql_major_version_completed():
+    unfixed, fixed = without_and_with(
+        rds.mysql_major_version_completed, lambda: create_mysql(EngineVersion="8.4")["EngineVersion"]
+    )
+    assert unfixed == "8.4"
+    assert fixed == rds.MYSQL_DEFAULT_MINOR["8.4"]
+
+
+def test_rds_gp3_baseline_performance():
+    def performance(storage):
+        def scenario():
+            instance = create_mysql(storage, StorageType="gp3")
+            return instance.get("Iops"), instance.get("StorageThroughput")
+
+        return scenario
+
+    unfixed, fixed = without_and_with(rds.gp3_baseline_performance, performance(20))
+    assert unfixed == (None, None)
+    assert fixed == (3000, 125)
+    with applied(rds.gp3_baseline_performance), mock_aws():
+        assert performance(400)() == (12000, 500)
+
+
+def test_rds_modify_subnet_group_keeps_it():
+    def after_modify():
+        _, subnets = vpc_with_subnets(3)
+        rdsc = client("rds")
+        rdsc.create_db_subnet_group(DBSubnetGroupName="shop", DBSubnetGroupDescription="shop", SubnetIds=subnets[:2])
+        rdsc.modify_db_subnet_group(DBSubnetGroupName="shop", SubnetIds=subnets)
+        return error_code(rdsc.describe_db_subnet_groups, DBSubnetGroupName="shop")
+
+    unfixed, fixed = without_and_with(rds.modify_subnet_group_keeps_it, after_modify)
+    assert unfixed == "DBSubnetGroupNotFoundFault"
+    assert fixed is None
+
+
+# ---------------------------------------------------------------- Route 53, Route 53 Domains
+
+
+def test_route53_alias_target_dns_name():
+    def alias_dns_name():
+        r53 = client("route53")
+        zone = r53.create_hosted_zone(Name="example.com", CallerReference="1")["HostedZone"]["Id"]
+        r53.change_resource_record_sets(
+            HostedZoneId=zone,
+            ChangeBatch={
+                "Changes": [
+                    {
+                        "Action": "CREATE",
+                        "ResourceRecordSet": {
+                            "Name": "shop.example.com",
+                            "Type": "A",
+                            "AliasTarget": {
+                                "HostedZoneId": "Z14GRHDCWA56QT",
+                                "DNSName": "Shop-123.ap-northeast-1.elb.amazonaws.com",
+                                "EvaluateTargetHealth": False,
+                            },
+                        },
+                    }
+                ]
+            },
+        )
+        records = r53.list_resource_record_sets(HostedZoneId=zone)["ResourceRecordSets"]
+        return [r["AliasTarget"]["DNSName"] for r in records if "AliasTarget" in r]
+
+    unfixed, fixed = without_and_with(route53.alias_target_dns_name, alias_dns_name)
+    assert unfixed == ["Shop-123.ap-northeast-1.elb.amazonaws.com"]
+    assert fixed == ["shop-123.ap-northeast-1.elb.amazonaws.com."]
+
+
+def test_route53domains_duplicate_request_only_while_pending():
+    contact = {
+        "FirstName": "Ops",
+        "LastName": "Team",
+        "ContactType": "COMPANY",
+        "OrganizationName": "Kumo",
+        "AddressLine1": "1-1 Chiyoda",
+        "City": "Tokyo",
+        "CountryCode": "JP",
+        "ZipCode": "1000001",
+        "PhoneNumber": "+81.312345678",
+        "Email": "ops@example.com",
+    }
+
+    def change_name_servers_twice():
+        domains = client("route53domains", "us-east-1")
+        domains.register_domain(
+            DomainName="kumo-shop.com",
+            DurationInYears=2,
+            AdminContact=contact,
+            RegistrantContact=contact,
+            TechContact=contact,
+        )
+        results = []
+        for server in ("ns1.example.net", "ns2.example.net"):
+            results.append(
+                error_code(
+                    domains.update_domain_nameservers, DomainName="kumo-shop.com", Nameservers=[{"Name": server}]
+                )
+            )
+        return results
+
+    unfixed, fixed = without_and_with(route53domains.duplicate_request_only_while_pending, change_name_servers_twice)
+    assert unfixed == [None, "DuplicateRequest"]
+    assert fixed == [None, None]
+
+
+# ---------------------------------------------------------------- S3
+
+
+def bucket_with_policy(statements):
+    s3c = client("s3")
+    s3c.create_bucket(Bucket="shop-uploads", CreateBucketConfiguration={"LocationConstraint": REGION})
+    s3c.put_object(Bucket="shop-uploads", Key="a.txt", Body=b"a")
+    policy = {"Version": "2012-10-17", "Statement": statements}
+    s3c.put_bucket_policy(Bucket="shop-uploads", Policy=json.dumps(policy))
+    return s3c
+
+
+def test_s3_bucket_policy_conditions():
+    """The uploads bucket's kind of policy (deny without TLS, deny outside the VPC endpoint):
+    a request from the twin's forwarder (TLS through the endpoint, on AWS) is not denied, a
+    plain one is; and a Deny whose condition does not hold does not apply."""
+    from moto.s3.models import s3_backends
+
+    def answers():
+        vpc, _ = vpc_with_subnets(1)
+        endpoint = client("ec2").create_vpc_endpoint(VpcId=vpc, ServiceName=f"com.amazonaws.{REGION}.s3")
+        endpoint_id = endpoint["VpcEndpoint"]["VpcEndpointId"]
+        s3c = bucket_with_policy(
+            [
+                {
+                    "Effect": "Deny",
+                    "Principal": "*",
+                    "Action": "s3:*",
+                    "Resource": ["arn:aws:s3:::shop-uploads", "arn:aws:s3:::shop-uploads/*"],
+                    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                },
+                {
+                    "Effect": "Deny",
+                    "Principal": "*",
+                    "Action": ["s3:GetObject", "s3:PutObject"],
+                    "Resource": "arn:aws:s3:::shop-uploads/*",
+                    "Condition": {"StringNotEquals": {"aws:SourceVpce": endpoint_id}},
+                },
+            ]
+        )
+        plain = error_code(s3c.get_object, Bucket="shop-uploads", Key="a.txt")
+        (bucket,) = [b for backend in s3_backends.values() for b in backend["global"].buckets.values()]
+        s3._request.peer = next(iter(s3.ENDPOINT_PEERS))  # what key_response records of a request
+        try:
+            forwarded = bucket.get_permission("s3:GetObject", "arn:aws:s3:::shop-uploads/a.txt").name
+        finally:
+            s3._request.peer = None
+        s3c.put_bucket_policy(
+            Bucket="shop-uploads",
+            Policy=json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Deny",
+                            "Principal": "*",
+                            "Action": "s3:GetObject",
+                            "Resource": "arn:aws:s3:::shop-uploads/*",
+                            "Condition": {"StringEquals": {"aws:SourceVpce": "vpce-0aaaaaaaaaaaaaaaa"}},
+                        }
+                    ],
+                }
+            ),
+        )
+        elsewhere = error_code(s3c.get_object, Bucket="shop-uploads", Key="a.txt")
+        return plain, forwarded, elsewhere
+
+    unfixed, fixed = without_and_with(s3.bucket_policy_conditions, answers)
+    assert unfixed == ("403", "DENIED", "403"), "moto applies every Deny, its condition ignored"
+    assert fixed == ("403", "NEUTRAL", None)
