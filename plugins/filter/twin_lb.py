@@ -171,7 +171,7 @@ def twin_lb_backends(target_groups, containers):
                 unmapped.append(tid)
                 continue
             targets.append((tid, lookup[tid], int(t["target"].get("port") or port)))
-        ids = [tid for tid, _, _ in targets]
+        ids = [target[0] for target in targets]
         servers = [
             {"name": tid if ids.count(tid) == 1 else f"{tid}-{tport}", "target": tid, "address": address, "port": tport}
             for tid, address, tport in targets

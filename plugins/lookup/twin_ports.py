@@ -3,7 +3,8 @@
 
 DOCUMENTATION = r"""
 name: twin_ports
-author: kumo.webstack developers
+author:
+  - kumo.webstack developers (!UNKNOWN)
 version_added: 0.1.0
 short_description: The host ports a stack's local twin publishes, chosen once per stack
 description:
