@@ -93,7 +93,7 @@ test-unit: venv ## Unit tests (no emulator, no containers)
 # when it is missing (a bare `pytest tests/integration` skips them instead).
 test-integration: venv image ## Playbooks and modules against the embedded emulator (parallel workers)
 	export WEBSTACK_BASE_IMAGE_REF=$$(scripts/build-base-image.sh); \
-	  pytest -n $(TEST_WORKERS) --dist loadgroup --durations=15 tests/integration
+	  pytest -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder --durations=25 tests/integration
 
 docker: ## Make sure a Docker engine is running (installs Debian's docker.io as root)
 	@scripts/ensure-docker.sh

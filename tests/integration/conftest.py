@@ -99,6 +99,39 @@ def running_emulator(log_dir: Path, **extra_env: str):
             proc.kill()
 
 
+# The longest tests first, so the parallel workers (make test-integration: pytest-xdist,
+# --dist loadgroup --no-loadscope-reorder, which hands each worker a test or an xdist_group in
+# this order) start them at once instead of finding one of them last with the others idle.
+# Each worker takes two units at the start, so the three longest are followed by short ones
+# (the batched bad-input groups). By measured call time, longest first (merged tree, 3 workers
+# on 2 cores): the e2e test (15-25 min), the whole stack (10), the load balancer tests (4-6 each),
+# compute, database, twin (3-4 each). The rest keeps its file order.
+LONGEST_FIRST = (
+    "test_rails_twin.py::",
+    "test_stack.py::test_whole_stack",
+    "test_loadbalancer.py::test_ip_group",
+    "test_bad_input.py::",
+    "test_database.py::test_bad_input",
+    "test_storage.py::test_bad_input",
+    "test_domain.py::test_bad_input",
+    "test_compute.py::test_bad_input",
+    "test_security_groups.py::test_bad_input",
+    "test_compute.py::test_instances",
+    "test_loadbalancer.py::test_load_balancer",
+    "test_database.py::test_database",
+    "test_twin.py::",
+    "test_security_groups.py::test_security_groups_are_wired",
+    "test_storage.py::test_bucket",
+)
+
+
+def pytest_collection_modifyitems(config, items):
+    def rank(item) -> int:
+        return next((i for i, part in enumerate(LONGEST_FIRST) if part in item.nodeid), len(LONGEST_FIRST))
+
+    items.sort(key=rank)  # stable: the rest keeps its order
+
+
 @pytest.fixture(scope="session")
 def emulator(tmp_path_factory):
     with running_emulator(tmp_path_factory.mktemp("emulator"), MOTO_ACM_VALIDATION_WAIT="1") as running:
@@ -184,3 +217,27 @@ def dead_endpoint_env():
         AWS_MAX_ATTEMPTS="1",
     )
     return env
+
+
+@pytest.fixture(scope="session")
+def shared_base(emulator, tmp_path_factory) -> dict:
+    """A network and the rails security groups in it, built once per test worker (each worker has
+    its own emulator) by tests/integration/playbooks/security_groups.yml, for the role tests that
+    need something to stand on but do not test it: they run their role alone on it, given these
+    outputs, and tear down only their role. The network and security_groups roles have their own
+    tests (creation, idempotence, --check, teardown); test_stack.py composes them all.
+
+    Returns {"network_outputs": ..., "security_groups_outputs": ..., "stack": "shared"}. Nothing
+    tears it down: the worker's emulator goes with it. A test must not change or delete it."""
+    state = tmp_path_factory.mktemp("shared-base")
+    extra = {
+        "webstack_name": "shared",
+        "webstack_state_dir": str(state),
+        "webstack_admin_cidrs": ["198.51.100.0/24"],
+    }
+    run = run_playbook(
+        ROOT / "tests" / "integration" / "playbooks" / "security_groups.yml", env=emulator.env, extra_vars=extra
+    )
+    assert run.rc == 0, run.output[-6000:]
+    out = json.loads((state / "security_groups.json").read_text())
+    return {"network_outputs": out["network"], "security_groups_outputs": out["security_groups"], "stack": "shared"}

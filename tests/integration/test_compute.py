@@ -437,6 +437,7 @@ def bad_cases(dead_endpoint_env, tmp_path_factory):
     )
 
 
+@pytest.mark.xdist_group("compute_bad_input")  # one worker runs the batch (the module fixture) once
 @pytest.mark.parametrize(("extra", "messages"), BAD)
 def test_bad_input_fails_before_any_aws_call(extra, messages, bad_cases, request):
     result = bad_cases[request.node.callspec.id]

@@ -417,6 +417,7 @@ def bad_cases(dead_endpoint_env, tmp_path_factory):
     )
 
 
+@pytest.mark.xdist_group("security_groups_bad_input")  # one worker runs the batch (the module fixture) once
 @pytest.mark.parametrize(("extra", "messages"), BAD_CASES)
 def test_bad_input_fails_fast_with_a_clear_message(extra, messages, bad_cases, request):
     result = bad_cases[request.node.callspec.id]
