@@ -1,8 +1,8 @@
 """The database role (RDS for MySQL) end to end against the embedded emulator, read back with boto3.
 
-The network and the security groups are built once by the full test playbook; the runs that
-only exercise the database (idempotence, check mode, changes, teardown) run it alone with
---tags database, the other roles' outputs passed in, to keep the file fast.
+The database role runs alone on the worker's shared network and security groups (fixture
+shared_base), given their outputs, and its teardown removes only the database: the network and the
+security groups have their own tests.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from .badinput import assert_fails_before_aws, run_role_cases
 from .conftest import ROOT, run_playbook
 
 PLAYBOOKS = ROOT / "tests" / "integration" / "playbooks"
-PROVISION = PLAYBOOKS / "database.yml"
-TEARDOWN = PLAYBOOKS / "database_teardown.yml"
+PROVISION = PLAYBOOKS / "database_alone.yml"
+TEARDOWN = PLAYBOOKS / "database_alone_teardown.yml"
 
 pytestmark = pytest.mark.emulator
 
@@ -60,7 +60,7 @@ def flat(run) -> str:
     return " ".join(run.output.split())
 
 
-def test_database_is_private_encrypted_idempotent_and_torn_down_keeping_a_snapshot(emulator, tmp_path):
+def test_database_is_private_encrypted_idempotent_and_torn_down_keeping_a_snapshot(emulator, shared_base, tmp_path):
     stack = "dblife"
     rds = emulator.client("rds")
     secrets = tmp_path / "secrets"
@@ -70,13 +70,14 @@ def test_database_is_private_encrypted_idempotent_and_torn_down_keeping_a_snapsh
         "webstack_name": stack,
         "webstack_state_dir": str(tmp_path),
         "webstack_secrets_dir": str(secrets),
-        "webstack_admin_cidrs": ["192.0.2.0/24"],
-        "network_s3_endpoint": False,  # not needed here, and the network's teardown is faster without it
     }
+    net, sgs = shared_base["network_outputs"], shared_base["security_groups_outputs"]
+    alone = {**extra, "network_outputs": net, "security_groups_outputs": sgs}
     runs = []
 
-    # ---- --check on an empty account: predicts the database, creates nothing (not even the password)
-    check_empty = run_playbook(PROVISION, "--tags", "database", "--check", env=emulator.env, extra_vars=extra)
+    # ---- --check on an empty account (no network yet, so no outputs to stand on): predicts the
+    # database, creates nothing (not even the password)
+    check_empty = run_playbook(PROVISION, "--check", env=emulator.env, extra_vars=extra)
     assert check_empty.rc == 0, check_empty.output[-6000:]
     assert check_empty.changed > 0
     assert f"the RDS instance {stack}-db would be created" in flat(check_empty)
@@ -84,11 +85,11 @@ def test_database_is_private_encrypted_idempotent_and_torn_down_keeping_a_snapsh
     assert not secrets.exists()
     assert "Ensure the secrets directory is private" not in check_empty.output
 
-    # ---- first run: the whole chain (network, security groups, database). The secrets
+    # ---- first run: the database on the shared network and security groups. The secrets
     # directory already exists, too open: the role closes it before writing the password.
     secrets.mkdir(mode=0o755)
     secrets.chmod(0o755)
-    first = run_playbook(PROVISION, env=emulator.env, extra_vars=extra)
+    first = run_playbook(PROVISION, env=emulator.env, extra_vars=alone)
     runs.append(first)
     assert first.rc == 0, first.output[-6000:]
     assert first.changed > 0
@@ -100,8 +101,7 @@ def test_database_is_private_encrypted_idempotent_and_torn_down_keeping_a_snapsh
     assert stat.S_IMODE(password_file.stat().st_mode) == 0o600
     assert stat.S_IMODE(secrets.stat().st_mode) == 0o700
 
-    out = json.loads(outputs_file.read_text())
-    db, net, sgs = out["database"], out["network"], out["security_groups"]
+    db = json.loads(outputs_file.read_text())
     private_subnets = set(net["subnets"]["private"].values())
     assert db == {
         "instance_id": f"{stack}-db",
@@ -119,9 +119,8 @@ def test_database_is_private_encrypted_idempotent_and_torn_down_keeping_a_snapsh
     # a major version alone ("8.4"): RDS picked a minor version, which the outputs report
     assert db["engine_version"].startswith("8.4.")
 
-    # ---- the database alone, with the other roles' outputs: idempotent
-    alone = {**extra, "network_outputs": net, "security_groups_outputs": sgs}
-    second = run_playbook(PROVISION, "--tags", "database", env=emulator.env, extra_vars=alone)
+    # ---- idempotent
+    second = run_playbook(PROVISION, env=emulator.env, extra_vars=alone)
     runs.append(second)
     assert second.rc == 0, second.output[-6000:]
     assert second.changed == 0, second.output[-6000:]
@@ -180,15 +179,13 @@ def test_database_is_private_encrypted_idempotent_and_torn_down_keeping_a_snapsh
         "database_parameters": {"max_connections": 150, "slow_query_log": 1},
     }
     password_file.chmod(0o644)  # loosened by someone: the next run closes it again
-    change = run_playbook(PROVISION, "--tags", "database", env=emulator.env, extra_vars=changed_vars)
+    change = run_playbook(PROVISION, env=emulator.env, extra_vars=changed_vars)
     runs.append(change)
     assert change.rc == 0, change.output[-6000:]
     assert change.changed > 0
     assert stat.S_IMODE(password_file.stat().st_mode) == 0o600
     assert password_file.read_text().strip() == password, "the password was generated again"
-    check = run_playbook(
-        PROVISION, "--tags", "database", "--check", "--diff", env=emulator.env, extra_vars=changed_vars
-    )
+    check = run_playbook(PROVISION, "--check", "--diff", env=emulator.env, extra_vars=changed_vars)
     runs.append(check)
     assert check.rc == 0, check.output[-6000:]
     assert check.changed == 0, check.output[-6000:]
@@ -203,14 +200,14 @@ def test_database_is_private_encrypted_idempotent_and_torn_down_keeping_a_snapsh
     # ---- an instance with the stack's name but another stack's tag is refused, not deleted
     arn = instance["DBInstanceArn"]
     rds.add_tags_to_resource(ResourceName=arn, Tags=[{"Key": "Stack", "Value": "other"}])
-    refused = run_playbook(TEARDOWN, "--tags", "database", env=emulator.env, extra_vars=extra)
+    refused = run_playbook(TEARDOWN, env=emulator.env, extra_vars=extra)
     assert refused.rc != 0
     assert f"RDS instance {stack}-db exists but is not tagged Stack={stack}" in flat(refused)
     assert rds.describe_db_instances(DBInstanceIdentifier=f"{stack}-db")["DBInstances"][0]["DeletionProtection"]
     rds.add_tags_to_resource(ResourceName=arn, Tags=[{"Key": "Stack", "Value": stack}])
 
     # ---- teardown of the database: deletion protection lifted, final snapshot kept, password file kept
-    down = run_playbook(TEARDOWN, "--tags", "database", env=emulator.env, extra_vars=extra)
+    down = run_playbook(TEARDOWN, env=emulator.env, extra_vars=extra)
     runs.append(down)
     assert down.rc == 0, down.output[-6000:]
     assert "Lift deletion protection (the instance is deleted next) from dblife-db" in down.output
@@ -222,7 +219,7 @@ def test_database_is_private_encrypted_idempotent_and_torn_down_keeping_a_snapsh
     assert stack_rds(rds, stack) == {}
     assert password_file.read_text().strip() == password
 
-    down_again = run_playbook(TEARDOWN, "--tags", "database", env=emulator.env, extra_vars=extra)
+    down_again = run_playbook(TEARDOWN, env=emulator.env, extra_vars=extra)
     runs.append(down_again)
     assert down_again.rc == 0, down_again.output[-6000:]
     assert down_again.changed == 0, down_again.output[-6000:]
@@ -230,27 +227,19 @@ def test_database_is_private_encrypted_idempotent_and_torn_down_keeping_a_snapsh
 
     # ---- a fresh instance with the password from a variable: no password file in the outputs
     vault_password = "Vault-Kept-Secret-4711"
-    fresh = run_playbook(
-        PROVISION,
-        "--tags",
-        "database",
-        env=emulator.env,
-        extra_vars={**alone, "database_master_password": vault_password},
-    )
+    fresh = run_playbook(PROVISION, env=emulator.env, extra_vars={**alone, "database_master_password": vault_password})
     assert fresh.rc == 0, fresh.output[-6000:]
     assert vault_password not in fresh.output
-    assert json.loads(outputs_file.read_text())["database"]["password_file"] == ""
+    assert json.loads(outputs_file.read_text())["password_file"] == ""
     assert vault_password not in outputs_file.read_text()
 
-    # ---- the whole teardown, told to skip the final snapshot: no new snapshot, nothing left
+    # ---- the teardown told to skip the final snapshot: no new snapshot, nothing of the stack left
     gone = run_playbook(TEARDOWN, env=emulator.env, extra_vars={**extra, "webstack_teardown_skip_final_snapshot": True})
     runs.append(gone)
     assert gone.rc == 0, gone.output[-6000:]
     assert "deleted without a final snapshot" in flat(gone)
     assert final_snapshots(rds, stack) == [snapshot], "skip_final_snapshot took a snapshot, or deleted the old one"
     assert stack_rds(rds, stack) == {}
-    ec2 = emulator.client("ec2")
-    assert ec2.describe_vpcs(Filters=[{"Name": "tag:Stack", "Values": [stack]}])["Vpcs"] == []
 
     # ---- the password never appears in any output, nor in the outputs file
     for run in [check_empty, *runs]:

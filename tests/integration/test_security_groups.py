@@ -1,4 +1,8 @@
-"""The security_groups role end to end against the embedded emulator, read back with boto3."""
+"""The security_groups role end to end against the embedded emulator, read back with boto3.
+
+The role runs alone (security_groups_alone.yml) in the VPC of the worker's shared network
+(conftest.shared_base, itself built by security_groups.yml: the network and the rails groups
+composed); the network role has its own tests, and test_stack.py composes every role."""
 
 from __future__ import annotations
 
@@ -12,9 +16,7 @@ from .badinput import assert_fails_before_aws, run_cases
 from .conftest import ROOT, provision_converges, run_playbook
 
 PLAYBOOKS = ROOT / "tests" / "integration" / "playbooks"
-PROVISION = PLAYBOOKS / "security_groups.yml"
 ALONE = PLAYBOOKS / "security_groups_alone.yml"
-TEARDOWN = PLAYBOOKS / "security_groups_teardown.yml"
 ADMIN = ["203.0.113.10/32", "198.51.100.0/24"]
 ROLES = ("alb", "web", "bastion", "db")
 
@@ -45,28 +47,36 @@ def stack_groups(ec2, stack: str) -> dict[str, dict]:
 
 
 @pytest.mark.emulator
-def test_check_mode_on_an_empty_account_creates_nothing(emulator, tmp_path):
+def test_check_mode_on_an_empty_account_creates_nothing(emulator, shared_base, tmp_path):
     stack = "sgcheck"
     extra = {"webstack_name": stack, "webstack_state_dir": str(tmp_path), "webstack_admin_cidrs": ADMIN}
-    run = run_playbook(PROVISION, "--check", env=emulator.env, extra_vars=extra)
+    extra["security_groups_vpc_id"] = shared_base["network_outputs"]["vpc_id"]
+    run = run_playbook(ALONE, "--check", env=emulator.env, extra_vars=extra)
     assert run.rc == 0, run.output[-4000:]
-    assert "the security groups sgcheck-alb, sgcheck-web, sgcheck-bastion, sgcheck-db would be created" in " ".join(
+    assert run.changed > 0
+    # in an existing VPC (the VPC not there yet is test_stack.py's check run on an empty account)
+    assert "Check mode: sgcheck-alb, sgcheck-web, sgcheck-bastion, sgcheck-db would be created" in " ".join(
         run.output.split()
     )
     assert not stack_groups(emulator.client("ec2"), stack)
 
 
 @pytest.mark.emulator
-def test_security_groups_are_wired_idempotent_truthful_and_torn_down(emulator, tmp_path):
+def test_security_groups_are_wired_idempotent_truthful_and_torn_down(emulator, shared_base, tmp_path):
     stack = "sglife"
     ec2 = emulator.client("ec2")
-    extra = {"webstack_name": stack, "webstack_state_dir": str(tmp_path), "webstack_admin_cidrs": ADMIN}
+    vpc_id = shared_base["network_outputs"]["vpc_id"]
+    extra = {
+        "webstack_name": stack,
+        "webstack_state_dir": str(tmp_path),
+        "webstack_admin_cidrs": ADMIN,
+        "security_groups_vpc_id": vpc_id,
+    }
 
-    provision_converges(PROVISION, emulator.env, extra)
+    provision_converges(ALONE, emulator.env, extra)
 
-    # ---- read AWS back: four groups in the stack's VPC, named and tagged
+    # ---- read AWS back: four groups in the given VPC, named and tagged
     outputs = json.loads((tmp_path / "security_groups.json").read_text())
-    vpc_id = outputs["network"]["vpc_id"]
     groups = stack_groups(ec2, stack)
     assert sorted(groups) == sorted(ROLES)
     ids = {role: groups[role]["GroupId"] for role in ROLES}
@@ -122,20 +132,22 @@ def test_security_groups_are_wired_idempotent_truthful_and_torn_down(emulator, t
             covers_22 = proto == "-1" or (proto == "tcp" and low <= 22 <= high)
             assert not (covers_22 and source in ("0.0.0.0/0", "::/0")), f"{role} lets SSH in from {source}"
 
-    # ---- teardown removes the groups (and the network), and a second teardown is a no-op
-    down = run_playbook(TEARDOWN, env=emulator.env, extra_vars=extra)
+    # ---- teardown removes the groups (the VPC is not theirs: it stays), and a second teardown
+    # is a no-op
+    absent = {**extra, "security_groups_state": "absent"}
+    down = run_playbook(ALONE, env=emulator.env, extra_vars=absent)
     assert down.rc == 0, down.output[-6000:]
     assert down.changed > 0
     assert not stack_groups(ec2, stack)
-    assert not ec2.describe_vpcs(Filters=[{"Name": "tag:Stack", "Values": [stack]}])["Vpcs"]
+    assert ec2.describe_vpcs(VpcIds=[vpc_id])["Vpcs"]
 
-    again = run_playbook(TEARDOWN, env=emulator.env, extra_vars=extra)
+    again = run_playbook(ALONE, env=emulator.env, extra_vars=absent)
     assert again.rc == 0, again.output[-6000:]
     assert again.changed == 0, again.output[-6000:]
 
 
 @pytest.mark.emulator
-def test_custom_ports_and_ranges(emulator, tmp_path):
+def test_custom_ports_and_ranges(emulator, shared_base, tmp_path):
     stack = "sgcustom"
     ec2 = emulator.client("ec2")
     extra = {
@@ -147,8 +159,9 @@ def test_custom_ports_and_ranges(emulator, tmp_path):
         "security_groups_alb_ingress_ipv6_cidrs": [],
         "security_groups_web_app_port": 8080,
         "security_groups_tags": {"Owner": "qa"},
+        "security_groups_vpc_id": shared_base["network_outputs"]["vpc_id"],
     }
-    first = run_playbook(PROVISION, env=emulator.env, extra_vars=extra)
+    first = run_playbook(ALONE, env=emulator.env, extra_vars=extra)
     assert first.rc == 0, first.output[-6000:]
     groups = stack_groups(ec2, stack)
     ids = {role: groups[role]["GroupId"] for role in ROLES}
@@ -163,7 +176,7 @@ def test_custom_ports_and_ranges(emulator, tmp_path):
     assert {r[:5] for r in flat_rules(groups["bastion"]["IpPermissions"])} == {("tcp", 22, 22, "cidr", "0.0.0.0/0")}
     assert tags_of(groups["db"])["Owner"] == "qa"
 
-    down = run_playbook(TEARDOWN, env=emulator.env, extra_vars=extra)
+    down = run_playbook(ALONE, env=emulator.env, extra_vars={**extra, "security_groups_state": "absent"})
     assert down.rc == 0, down.output[-6000:]
     assert not stack_groups(ec2, stack)
 

@@ -1,4 +1,8 @@
-"""The storage role (uploads bucket) end to end against the embedded emulator, read back with boto3."""
+"""The storage role (uploads bucket) end to end against the embedded emulator, read back with boto3.
+
+The bucket stands alone: on the worker's shared network (fixture shared_base, whose S3 endpoint
+its policy names) or on none. Each test tears down only its bucket; the network has its own tests.
+"""
 
 from __future__ import annotations
 
@@ -10,8 +14,8 @@ from .badinput import assert_fails_before_aws, run_role_cases
 from .conftest import ROOT, provision_converges, run_playbook
 
 PLAYBOOKS = ROOT / "tests" / "integration" / "playbooks"
-PROVISION = PLAYBOOKS / "storage.yml"
-TEARDOWN = PLAYBOOKS / "storage_teardown.yml"
+PROVISION = PLAYBOOKS / "storage_alone.yml"
+TEARDOWN = PLAYBOOKS / "storage_alone_teardown.yml"
 ACCOUNT = "123456789012"
 
 pytestmark = pytest.mark.emulator
@@ -30,12 +34,20 @@ def stack_buckets(s3, stack: str) -> list[str]:
     return found
 
 
-def test_bucket_is_private_encrypted_idempotent_and_torn_down(emulator, tmp_path):
+def test_bucket_is_private_encrypted_idempotent_and_torn_down(emulator, shared_base, tmp_path):
     stack = "stlife"
     bucket = f"{stack}-uploads-{ACCOUNT}-ap-northeast-1"
     s3 = emulator.client("s3")
     ec2 = emulator.client("ec2")
-    extra = {"webstack_name": stack, "webstack_state_dir": str(tmp_path)}
+    extra = {
+        "webstack_name": stack,
+        "webstack_state_dir": str(tmp_path),
+        "network_outputs": shared_base["network_outputs"],
+    }
+    # the shared network's S3 gateway endpoint, which the bucket policy must name
+    endpoint_id = shared_base["network_outputs"]["s3_endpoint_id"]
+    (endpoint,) = ec2.describe_vpc_endpoints(VpcEndpointIds=[endpoint_id])["VpcEndpoints"]
+    assert endpoint["ServiceName"] == "com.amazonaws.ap-northeast-1.s3"
 
     check_empty = run_playbook(PROVISION, "--check", env=emulator.env, extra_vars=extra)
     assert check_empty.rc == 0, check_empty.output[-6000:]
@@ -70,7 +82,6 @@ def test_bucket_is_private_encrypted_idempotent_and_torn_down(emulator, tmp_path
     assert rules["expire-noncurrent-versions"]["NoncurrentVersionExpiration"]["NoncurrentDays"] == 30
     assert all(r["Status"] == "Enabled" for r in rules.values())
 
-    (endpoint,) = ec2.describe_vpc_endpoints(Filters=[{"Name": "tag:Stack", "Values": [stack]}])["VpcEndpoints"]
     policy = json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"])
     statements = {s["Sid"]: s for s in policy["Statement"]}
     assert set(statements) == {"DenyInsecureTransport", "DenyObjectAccessOutsideVpcEndpoint"}
@@ -157,8 +168,8 @@ def test_bucket_is_private_encrypted_idempotent_and_torn_down(emulator, tmp_path
 
 
 def test_empty_bucket_alone_is_torn_down_and_foreign_bucket_refused(emulator, tmp_path):
-    """Without the network role (no endpoint), an empty bucket goes on a plain teardown; a
-    bucket with our name but another stack's tag is never touched."""
+    """Without a network (no network_outputs, so no endpoint), an empty bucket goes on a plain
+    teardown; a bucket with our name but another stack's tag is never touched."""
     stack = "stalone"
     bucket = f"{stack}-uploads-{ACCOUNT}-ap-northeast-1"
     s3 = emulator.client("s3")
@@ -168,9 +179,7 @@ def test_empty_bucket_alone_is_torn_down_and_foreign_bucket_refused(emulator, tm
         "storage_versioning": False,
         "storage_lifecycle_rules": [{"id": "expire-tmp", "prefix": "tmp/", "expiration_days": 1}],
     }
-    play = tmp_path / "alone.yml"
-    play.write_text((PLAYBOOKS / "storage.yml").read_text().replace("    - role: kumo.webstack.network\n", ""))
-    up = run_playbook(play, env=emulator.env, extra_vars=extra)
+    up = run_playbook(PROVISION, env=emulator.env, extra_vars=extra)
     assert up.rc == 0, up.output[-6000:]
     policy = json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"])
     assert [s["Sid"] for s in policy["Statement"]] == ["DenyInsecureTransport"]
