@@ -1,10 +1,10 @@
 """The compute role (the rails bastion and web servers, a chat-like group) against the emulator, read back with boto3.
 
-The network, security groups and bucket under the instances are built by the full test
-playbook (compute.yml) and removed by compute_teardown.yml. The runs that only concern the
-compute role (check mode on an empty account, the idempotence runs, a refused teardown, the
-second teardown) use the role alone on them (compute_alone.yml, given the earlier roles'
-outputs): those roles have their own tests, and every run of them costs time.
+The rails instances stand on the worker's shared network and security groups (the shared_base
+fixture): every run is the compute role alone (compute_alone.yml, given the earlier roles'
+outputs), and the teardown removes only the compute role's resources. The instance profile's
+policy names the uploads bucket by its ARN only, so the test gives an ARN and builds no bucket
+(the storage role has its own tests).
 """
 
 from __future__ import annotations
@@ -21,9 +21,7 @@ from .badinput import assert_fails_before_aws, run_cases
 from .conftest import ROOT, run_playbook
 
 PLAYBOOKS = ROOT / "tests" / "integration" / "playbooks"
-PROVISION = PLAYBOOKS / "compute.yml"
 ALONE = PLAYBOOKS / "compute_alone.yml"
-TEARDOWN = PLAYBOOKS / "compute_teardown.yml"
 DEBIAN_OWNER = "136693071363"
 
 
@@ -67,7 +65,7 @@ def newest(images: list[dict]) -> str:
 
 
 @pytest.mark.emulator
-def test_instances_are_hardened_idempotent_and_torn_down(emulator, tmp_path):
+def test_instances_are_hardened_idempotent_and_torn_down(emulator, shared_base, tmp_path):
     stack = "cmplife"
     ec2 = emulator.client("ec2")
     iam = emulator.client("iam")
@@ -76,7 +74,6 @@ def test_instances_are_hardened_idempotent_and_torn_down(emulator, tmp_path):
         "webstack_name": stack,
         "webstack_state_dir": str(tmp_path),
         "webstack_secrets_dir": str(secrets),
-        "webstack_admin_cidrs": ["192.0.2.0/24"],
     }
 
     # ---- --check on an empty account (the compute role alone: the other roles' check mode is
@@ -106,17 +103,17 @@ def test_instances_are_hardened_idempotent_and_torn_down(emulator, tmp_path):
     assert compute_leftovers(emulator, stack) == {}
     assert not (secrets / f"{stack}-admin").exists()
 
-    # ---- provision the whole chain (network, security groups, bucket, instances)
-    first = run_playbook(PROVISION, env=emulator.env, extra_vars=extra)
+    # ---- the compute role alone on the shared network and security groups, given an uploads
+    # bucket ARN (the policy names it; no bucket is needed): it launches, a second run changes
+    # nothing (launching without waiting, then the await entry point), and --check --diff
+    # predicts nothing
+    net, sgs = shared_base["network_outputs"], shared_base["security_groups_outputs"]
+    storage = {"arn": f"arn:aws:s3:::{stack}-uploads-test"}
+    upstream = {"network_outputs": net, "security_groups_outputs": sgs, "storage_outputs": storage}
+    first = run_playbook(ALONE, env=emulator.env, extra_vars={**extra, **upstream})
     assert first.rc == 0, first.output[-6000:]
     assert first.changed > 0
-    state = json.loads((tmp_path / "compute_outputs.json").read_text())
-    out = state["compute_outputs"]
-    net, sgs, storage = state["network_outputs"], state["security_groups_outputs"], state["storage_outputs"]
-
-    # ---- the compute role alone on that network: a second run changes nothing (launching
-    # without waiting, then the await entry point), and --check --diff predicts nothing
-    upstream = {k: state[k] for k in ("network_outputs", "security_groups_outputs", "storage_outputs")}
+    out = json.loads((tmp_path / "compute_alone_outputs.json").read_text())
     second = run_playbook(ALONE, env=emulator.env, extra_vars={**extra, **upstream, "compute_wait": False})
     assert second.rc == 0, second.output[-6000:]
     assert second.changed == 0, second.output[-6000:]
@@ -253,7 +250,8 @@ def test_instances_are_hardened_idempotent_and_torn_down(emulator, tmp_path):
 
     # ---- teardown refuses, before removing anything, while an instance is protected
     ec2.modify_instance_attribute(InstanceId=bastion["InstanceId"], DisableApiTermination={"Value": True})
-    refused = run_playbook(TEARDOWN, env=emulator.env, extra_vars=extra)
+    absent = {**extra, **upstream, "compute_state": "absent"}
+    refused = run_playbook(ALONE, env=emulator.env, extra_vars=absent)
     assert refused.rc != 0
     flat = " ".join(refused.output.split())
     assert f"{stack}-bastion of stack {stack} have termination protection, so nothing was removed" in flat
@@ -262,7 +260,7 @@ def test_instances_are_hardened_idempotent_and_torn_down(emulator, tmp_path):
     ec2.modify_instance_attribute(InstanceId=bastion["InstanceId"], DisableApiTermination={"Value": False})
 
     # ---- teardown removes everything of the stack but the local private key
-    down = run_playbook(TEARDOWN, env=emulator.env, extra_vars=extra)
+    down = run_playbook(ALONE, env=emulator.env, extra_vars=absent)
     assert down.rc == 0, down.output[-6000:]
     assert down.changed > 0
     assert compute_leftovers(emulator, stack) == {}
@@ -275,7 +273,7 @@ def test_instances_are_hardened_idempotent_and_torn_down(emulator, tmp_path):
     assert (secrets / f"{stack}-admin").exists()
     assert f"The admin private key {secrets}/{stack}-admin is kept" in " ".join(down.output.split())
 
-    again = run_playbook(ALONE, env=emulator.env, extra_vars={**extra, **upstream, "compute_state": "absent"})
+    again = run_playbook(ALONE, env=emulator.env, extra_vars=absent)
     assert again.rc == 0, again.output[-6000:]
     assert again.changed == 0, again.output[-6000:]
 

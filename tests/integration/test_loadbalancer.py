@@ -1,5 +1,10 @@
 """The loadbalancer role (ALB, target group, listeners, alias records) end to end against the
-embedded emulator, read back with boto3."""
+embedded emulator, read back with boto3.
+
+The load balancers stand on the worker's shared network and security groups (the shared_base
+fixture), in front of stand-ins for what the compute and domain roles publish (two instances, a
+hosted zone and an issued certificate: tests/integration/playbooks/loadbalancer.yml). The teardown
+removes the load balancer and those stand-ins, never the shared network or security groups."""
 
 from __future__ import annotations
 
@@ -45,16 +50,27 @@ def alias_records(route53, dns_name: str) -> list[tuple[str, str, str]]:
     return sorted(found)
 
 
-def test_load_balancer_is_built_idempotent_truthful_and_torn_down(emulator, tmp_path):
+def base_inputs(shared_base: dict) -> dict:
+    """The shared network and security groups, as extra vars for loadbalancer.yml."""
+    return {k: shared_base[k] for k in ("network_outputs", "security_groups_outputs")}
+
+
+def test_load_balancer_is_built_idempotent_truthful_and_torn_down(emulator, shared_base, tmp_path):
     stack = "lblife"
     domain = f"{stack}.kumo-webstack.example"
     elbv2 = emulator.client("elbv2")
     route53 = emulator.client("route53")
     acm = emulator.client("acm")
-    extra = {"webstack_name": stack, "webstack_state_dir": str(tmp_path), "loadbalancer_deletion_protection": True}
+    extra = {
+        "webstack_name": stack,
+        "webstack_state_dir": str(tmp_path),
+        "loadbalancer_deletion_protection": True,
+        **base_inputs(shared_base),
+    }
 
-    # ---- --check on an empty account runs cleanly and creates nothing
-    check_empty = run_playbook(PROVISION, "--check", env=emulator.env, extra_vars=extra)
+    # ---- --check on an empty account (no network given) runs cleanly and creates nothing
+    empty = {k: v for k, v in extra.items() if k not in ("network_outputs", "security_groups_outputs")}
+    check_empty = run_playbook(PROVISION, "--check", env=emulator.env, extra_vars=empty)
     assert check_empty.rc == 0, check_empty.output[-6000:]
     assert f"target groups {stack}-web and the load balancer {stack}-alb would be created" in flat(check_empty.output)
     assert stack_elbv2(elbv2, stack) == []
@@ -248,7 +264,7 @@ def values(rule: dict, field: str) -> list[str]:
     return []
 
 
-def test_ip_group_rules_fixed_responses_and_a_second_stack_attached(emulator, tmp_path):
+def test_ip_group_rules_fixed_responses_and_a_second_stack_attached(emulator, shared_base, tmp_path):
     stack, other = "lbdata", "lbattach"
     domain = f"{stack}.kumo-webstack.example"
     elbv2 = emulator.client("elbv2")
@@ -298,7 +314,7 @@ def test_ip_group_rules_fixed_responses_and_a_second_stack_attached(emulator, tm
             },
         ],
     }
-    extra = {"webstack_name": stack, "webstack_state_dir": str(tmp_path), **topology}
+    extra = {"webstack_name": stack, "webstack_state_dir": str(tmp_path), **base_inputs(shared_base), **topology}
 
     first = run_playbook(PROVISION, env=emulator.env, extra_vars={**extra, "loadbalancer_wait": False})
     assert first.rc == 0, first.output[-6000:]
