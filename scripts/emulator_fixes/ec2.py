@@ -1,5 +1,5 @@
-"""EC2: tags of NAT gateways and Elastic IPs, teardown of NAT gateways and instances, security
-group rule descriptions, Debian's public images."""
+"""EC2: tags of NAT gateways and Elastic IPs, tag filters on NAT gateways, teardown of NAT
+gateways and instances, security group rule descriptions, Debian's public images."""
 
 from __future__ import annotations
 
@@ -71,6 +71,31 @@ def delete_nat_gateway_frees_address(patch: Patch) -> None:
         return original_delete(self, nat_gateway_id)
 
     patch.setattr(nat_gateways.NatGatewayBackend, "delete_nat_gateway", delete_nat_gateway)
+
+
+@fix
+def describe_nat_gateways_tag_filters(patch: Patch) -> None:
+    """DescribeNatGateways: AWS applies the tag:<key>, tag-key and tag-value filters; moto
+    ignores them and returns every gateway, so a lookup by tag finds another stack's gateway
+    (two stacks in one emulator, or a test's check for what a stack left behind)."""
+    original_describe = nat_gateways.NatGatewayBackend.describe_nat_gateways
+
+    def matches(gateway, name, values) -> bool:
+        tags = {t["key"]: t["value"] for t in gateway.get_tags()}
+        if name.startswith("tag:"):
+            return tags.get(name[4:]) in values
+        if name == "tag-key":
+            return any(key in values for key in tags)
+        return any(value in values for value in tags.values())  # tag-value
+
+    def describe_nat_gateways(self, filters, nat_gateway_ids):
+        found = original_describe(self, filters, nat_gateway_ids)
+        for name, values in (filters or {}).items():
+            if name.startswith("tag:") or name in ("tag-key", "tag-value"):
+                found = [gateway for gateway in found if matches(gateway, name, values)]
+        return found
+
+    patch.setattr(nat_gateways.NatGatewayBackend, "describe_nat_gateways", describe_nat_gateways)
 
 
 @fix

@@ -297,6 +297,26 @@ def test_ec2_describe_tags_resource_types():
     assert fixed == ["elastic-ip", "natgateway"]
 
 
+def test_ec2_describe_nat_gateways_tag_filters():
+    def by_tag():
+        ec2c, _, shop = nat_gateway_with_address(tags=[{"Key": "Stack", "Value": "shop"}])
+        _, _, blog = nat_gateway_with_address(tags=[{"Key": "Stack", "Value": "blog"}])
+
+        def ids(filters):
+            return sorted(n["NatGatewayId"] for n in ec2c.describe_nat_gateways(Filters=filters)["NatGateways"])
+
+        return (
+            ids([{"Name": "tag:Stack", "Values": ["shop"]}]) == [shop],
+            ids([{"Name": "tag-key", "Values": ["Stack"]}]) == sorted([shop, blog]),
+            ids([{"Name": "tag-value", "Values": ["blog"]}]) == [blog],
+            ids([{"Name": "tag:Stack", "Values": ["none"]}]) == [],
+        )
+
+    unfixed, fixed = without_and_with(ec2.describe_nat_gateways_tag_filters, by_tag)
+    assert unfixed[0] is False, "moto returns every gateway for a tag filter"
+    assert fixed == (True, True, True, True)
+
+
 def test_ec2_delete_nat_gateway_frees_address():
     def after_delete():
         ec2c, allocation, gateway = nat_gateway_with_address()
