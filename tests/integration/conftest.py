@@ -110,6 +110,11 @@ LONGEST_FIRST = (
     "test_rails_twin.py::",
     "test_stack.py::test_whole_stack",
     "test_loadbalancer.py::test_ip_group",
+    # each worker holds one queued unit behind its first: short ones here, so nothing waits
+    # long behind the e2e test (the bad-input group did, by about a minute)
+    "test_network.py::test_check_mode",
+    "test_domain.py::test_ambiguous",
+    "test_module_targets.py::test_target[scheduler_schedule_group]",
     "test_bad_input.py::",
     "test_database.py::test_bad_input",
     "test_storage.py::test_bad_input",
