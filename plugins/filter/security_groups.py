@@ -12,14 +12,13 @@ empty opens nothing and is left out. Pure functions, no AWS call.
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import re
 from collections.abc import Mapping, Sequence
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.kumo.webstack.plugins.filter.cidr import cidr_error
+from ansible_collections.kumo.webstack.plugins.filter.cidr import cidr_error, ipv6_cidr_error
 
 NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 RANGE = re.compile(r"^\s*(\d+)\s*-\s*(\d+)\s*$")
@@ -49,17 +48,6 @@ def _ports(rule):
     if not 1 <= low <= high <= 65535:
         return None
     return low, high
-
-
-def _ipv6_error(value):
-    text = str(value)
-    if "/" not in text:
-        return f"'{text}' has no prefix length"
-    try:
-        ipaddress.IPv6Network(text, strict=True)
-    except ValueError:
-        return f"'{text}' is not an IPv6 network in CIDR form"
-    return ""
 
 
 def _rule_errors(where, rule, names):
@@ -100,7 +88,7 @@ def _rule_errors(where, rule, names):
     elif not _is_list(value):
         errors.append(f"{where}: {source} must be a list of CIDRs; got {value!r}")
     else:
-        check = cidr_error if source == "cidrs" else _ipv6_error
+        check = cidr_error if source == "cidrs" else ipv6_cidr_error
         bad = [message for message in (check(c) for c in value) if message]
         if bad:
             family = "IPv4" if source == "cidrs" else "IPv6"
