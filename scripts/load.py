@@ -4,9 +4,12 @@ request count is reached), then it stops by itself and prints what it saw as JSO
 
 Each worker keeps one connection alive and opens a new one after any error. A request counts as
 failed when it raises (refused, reset, timed out) or answers with a status not in --ok-status.
+With --rate each worker sends at most that many requests a second (paced, not bursts): a steady
+probe for a rolling deploy that leaves the machine's cores to the deploy it watches.
 
     scripts/load.py https://127.0.0.1:8443/posts --seconds 60 --workers 4 --insecure
     scripts/load.py http://127.0.0.1:8080/ --requests 500 --ok-status 301
+    scripts/load.py https://127.0.0.1:8443/posts --seconds 300 --workers 4 --rate 5 --insecure
 
 Used by the twin tests: 0 failed requests while a release rolls, or while a web server is down.
 Only 127.0.0.0/8 is allowed as a target: load goes to our own local twin, nowhere else.
@@ -26,7 +29,7 @@ import time
 from collections import Counter
 from urllib.parse import urlsplit
 
-MAX_SECONDS = 600
+MAX_SECONDS = 1800
 
 
 def percentile(sorted_values: list[float], fraction: float) -> float:
@@ -37,8 +40,9 @@ def percentile(sorted_values: list[float], fraction: float) -> float:
 
 
 class Worker(threading.Thread):
-    def __init__(self, target, deadline, budget, ok_status, timeout, stop: threading.Event | None = None):
+    def __init__(self, target, deadline, budget, ok_status, timeout, stop: threading.Event | None = None, rate=None):
         super().__init__(daemon=True)
+        self.interval = 1.0 / rate if rate else 0.0
         self.stop = stop or threading.Event()
         self.target = target
         self.deadline = deadline
@@ -58,7 +62,13 @@ class Worker(threading.Thread):
 
     def run(self) -> None:
         _scheme, _host, _port, path, _context = self.target
+        next_start = time.monotonic()
         while time.monotonic() < self.deadline and not self.stop.is_set() and self.budget.take():
+            if self.interval:
+                # paced: wait for this request's slot (the stop event ends the wait early)
+                if self.stop.wait(max(0.0, next_start - time.monotonic())):
+                    break
+                next_start = max(next_start + self.interval, time.monotonic())
             started = time.monotonic()
             try:
                 if self.conn is None:
@@ -126,16 +136,27 @@ def parse_target(url: str, insecure: bool, cafile: str | None):
 
 
 def run(
-    url, seconds, workers, requests=None, ok_status=(200,), insecure=False, cafile=None, timeout=10.0, stop=None
+    url,
+    seconds,
+    workers,
+    requests=None,
+    ok_status=(200,),
+    insecure=False,
+    cafile=None,
+    timeout=10.0,
+    stop=None,
+    rate=None,
 ) -> dict:
     """The load as a function: `stop` (a threading.Event) ends it early, e.g. when the deploy
-    it runs beside has finished; `seconds` still bounds it."""
+    it runs beside has finished; `seconds` still bounds it; `rate` paces each worker
+    (requests a second, None for as fast as answers come)."""
     seconds = min(float(seconds), MAX_SECONDS)
     target = parse_target(url, insecure, cafile)
     started = time.monotonic()
     deadline = started + seconds
     budget = Budget(requests)
-    pool = [Worker(target, deadline, budget, set(ok_status), timeout, stop) for _ in range(workers)]
+    stop = stop or threading.Event()
+    pool = [Worker(target, deadline, budget, set(ok_status), timeout, stop, rate) for _ in range(workers)]
     for worker in pool:
         worker.start()
     for worker in pool:
@@ -149,6 +170,7 @@ def run(
         "url": url,
         "seconds": round(elapsed, 2),
         "workers": workers,
+        "rate_per_worker": rate,
         "requests": total,
         "ok": len(latencies),
         "failed": sum(failures.values()),
@@ -174,6 +196,7 @@ def main(argv=None) -> int:
     parser.add_argument("--insecure", action="store_true", help="do not verify the TLS certificate")
     parser.add_argument("--cafile", help="CA bundle to verify the TLS certificate with")
     parser.add_argument("--timeout", type=float, default=10.0)
+    parser.add_argument("--rate", type=float, default=None, help="at most this many requests a second per worker")
     args = parser.parse_args(argv)
     result = run(
         args.url,
@@ -184,6 +207,7 @@ def main(argv=None) -> int:
         insecure=args.insecure,
         cafile=args.cafile,
         timeout=args.timeout,
+        rate=args.rate,
     )
     json.dump(result, sys.stdout, indent=2)
     sys.stdout.write("\n")

@@ -102,19 +102,19 @@ def running_emulator(log_dir: Path, **extra_env: str):
 # The longest tests first, so the parallel workers (make test-integration: pytest-xdist,
 # --dist loadgroup --no-loadscope-reorder, which hands each worker a test or an xdist_group in
 # this order) start them at once instead of finding one of them last with the others idle.
-# Each worker takes two units at the start, so the three longest are followed by short ones
-# (the batched bad-input groups). By measured call time, longest first (merged tree, 3 workers
-# on 2 cores): the e2e test (15-25 min), the whole stack (10), the load balancer tests (4-6 each),
-# compute, database, twin (3-4 each). The rest keeps its file order.
+# xdist deals the first three units one to each worker, then a second unit to each, held queued
+# until the first ends: so ranks 0-2 are the three longest, ranks 3-5 short ones (nothing long
+# waits behind a long one). By measured call time (idle, 3 workers on 2 cores): the e2e test
+# (two stacks side by side: 20-25 min), the whole stack (15), the load balancer tests (4-5 each),
+# the twin (8), compute, database (3 each). The rest keeps its file order.
 LONGEST_FIRST = (
     "test_rails_twin.py::",
     "test_stack.py::test_whole_stack",
     "test_loadbalancer.py::test_ip_group",
-    # each worker holds one queued unit behind its first: short ones here, so nothing waits
-    # long behind the e2e test (the bad-input group did, by about a minute)
     "test_network.py::test_check_mode",
     "test_domain.py::test_ambiguous",
     "test_module_targets.py::test_target[scheduler_schedule_group]",
+    "test_twin.py::",
     "test_bad_input.py::",
     "test_database.py::test_bad_input",
     "test_storage.py::test_bad_input",
@@ -124,7 +124,6 @@ LONGEST_FIRST = (
     "test_compute.py::test_instances",
     "test_loadbalancer.py::test_load_balancer",
     "test_database.py::test_database",
-    "test_twin.py::",
     "test_security_groups.py::test_security_groups_are_wired",
     "test_storage.py::test_bucket",
 )
@@ -182,9 +181,15 @@ def run_playbook(playbook, *args, env=None, extra_vars=None, cwd=ROOT, timeout=P
     run_env.setdefault("ANSIBLE_CONFIG", str(ROOT / "ansible.cfg"))
     run_env["ANSIBLE_FORCE_COLOR"] = "0"
     run_env["ANSIBLE_NOCOLOR"] = "1"
+    started = time.monotonic()
     proc = subprocess.run(
         cmd, cwd=cwd, env=run_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=timeout
     )
+    keep = os.environ.get("WEBSTACK_TEST_PLAYBOOK_LOGS")
+    if keep:  # each run's whole output, for profiling (ANSIBLE_CALLBACKS_ENABLED=ansible.posix.profile_tasks)
+        name = f"{time.strftime('%H%M%S')}-{os.getpid()}-{Path(playbook).stem}-{time.monotonic() - started:.0f}s.log"
+        Path(keep).mkdir(parents=True, exist_ok=True)
+        (Path(keep) / name).write_text(" ".join(cmd) + "\n" + proc.stdout)
     return PlaybookRun(rc=proc.returncode, output=proc.stdout)
 
 

@@ -74,3 +74,11 @@ def test_a_stop_event_ends_the_load_early(server):
     # the stop comes at 0.5 s; the run would last 30 s without it (half of that still proves it)
     assert result["seconds"] < 15
     assert result["ok"] > 0 and result["failed"] == 0
+
+
+def test_a_rate_paces_each_worker(server):
+    result = load.run(server + "/", seconds=1.5, workers=2, rate=4)
+    # paced: each worker at most one request per 1/4 s, so at most 2 x (1.5 x 4 + 1) in all;
+    # unpaced, this local server answers hundreds in that time
+    assert 2 <= result["requests"] <= 14, result
+    assert result["failed"] == 0 and result["rate_per_worker"] == 4
