@@ -86,8 +86,8 @@ test-lint: venv ## yamllint, ansible-lint (production profile), ruff
 test-sanity: venv ## ansible-test sanity on our plugins
 	scripts/sanity.sh
 
-test-unit: venv ## Unit tests (no emulator, no containers)
-	pytest tests/unit
+test-unit: venv ## Unit tests (no emulator, no containers), on both cores
+	pytest -n 2 tests/unit
 
 # The twin tests need the base image: with WEBSTACK_BASE_IMAGE_REF set they fail, never skip,
 # when it is missing (a bare `pytest tests/integration` skips them instead).

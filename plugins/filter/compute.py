@@ -13,9 +13,11 @@ tier's subnets in AZ order. Pure functions, no AWS call.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 
 from ansible.errors import AnsibleFilterError
+
+from ansible_collections.kumo.webstack.plugins.module_utils.topology import check_named_item, is_list, unknown_keys
 
 NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$")
 INSTANCE_TYPE = re.compile(r"^[a-z][a-z0-9-]*\.[a-z0-9]+$")
@@ -24,10 +26,6 @@ TIERS = ("public", "private")
 KEYS = {"name", "count", "subnet_tier", "instance_type", "security_groups", "instance_profile", "role", "bastion"}
 # top-level keys of compute_outputs that a group's list may not take
 RESERVED = ("bastion", "groups")
-
-
-def _is_list(value):
-    return isinstance(value, Sequence) and not isinstance(value, (str, bytes))
 
 
 def _count(value):
@@ -54,29 +52,26 @@ def _sg_id(value):
 
 def compute_group_errors(groups):
     """One message per problem in ``groups`` (the compute_instance_groups list); [] when it is fine."""
-    if not _is_list(groups):
+    if not is_list(groups):
         return [f"compute_instance_groups must be a list of instance groups; got {type(groups).__name__} {groups!r}"]
     errors = []
     seen = set()
     bastions = []
     for index, group in enumerate(groups):
-        where = f"compute_instance_groups[{index}]"
-        if not isinstance(group, Mapping):
-            errors.append(f"{where} must be a dict (name, count, subnet_tier, instance_type, ...); got {group!r}")
+        where = check_named_item(
+            "compute_instance_groups",
+            index,
+            group,
+            "name, count, subnet_tier, instance_type, ...",
+            NAME,
+            "1-32 lowercase letters, digits or hyphens (instances are <stack>-<name>-<n>)",
+            seen,
+            errors,
+        )[0]
+        if where is None:
             continue
         name = group.get("name")
-        if not isinstance(name, str) or not NAME.match(name):
-            errors.append(
-                f"{where}: name must be 1-32 lowercase letters, digits or hyphens (instances are"
-                f" <stack>-<name>-<n>); got {name!r}"
-            )
-        elif name in seen:
-            errors.append(f"{where}: the name '{name}' is used twice (names must be unique)")
-        seen.add(name)
-        where = f"compute_instance_groups[{index}] ({name})"
-        unknown = sorted(set(group) - KEYS)
-        if unknown:
-            errors.append(f"{where} has unknown keys {', '.join(unknown)} (allowed: {', '.join(sorted(KEYS))})")
+        errors += unknown_keys(where, group, KEYS)
         bastion = _flag(group.get("bastion", False))
         profile = _flag(group.get("instance_profile", False))
         for key, value in (("bastion", bastion), ("instance_profile", profile)):
@@ -109,7 +104,7 @@ def compute_group_errors(groups):
                 f" m7g.large; got {itype!r}"
             )
         sgs = group.get("security_groups", [])
-        if not _is_list(sgs) or not all(isinstance(s, str) and s for s in sgs):
+        if not is_list(sgs) or not all(isinstance(s, str) and s for s in sgs):
             errors.append(
                 f"{where}: security_groups must list security group names (keys of security_groups_outputs);"
                 f" got {sgs!r}"
@@ -134,7 +129,7 @@ def compute_hosts(groups, stack, subnets=None, security_group_ids=None):
     ``subnets`` maps each tier to ``{az: subnet_id}`` (network_outputs.subnets); instances go to
     the tier's subnets in AZ order, round robin. ``security_group_ids`` maps names to ids
     (security_groups_outputs)."""
-    if not _is_list(groups) or not isinstance(stack, str):
+    if not is_list(groups) or not isinstance(stack, str):
         raise AnsibleFilterError("compute_hosts: takes the instance groups (list) and the stack name (string)")
     subnets = subnets or {}
     security_group_ids = security_group_ids or {}
@@ -177,7 +172,7 @@ def compute_instance_outputs(hosts, ids, instances=None, public_ip=""):
     ``hosts`` is compute_hosts' list, ``ids`` maps host names to instance ids ('' before launch),
     ``instances`` the instances as amazon.aws.ec2_instance_info returns them (addresses and AZs
     stay '' without them), ``public_ip`` the bastion's Elastic IP."""
-    if not _is_list(hosts) or not isinstance(ids, Mapping):
+    if not is_list(hosts) or not isinstance(ids, Mapping):
         raise AnsibleFilterError("compute_instance_outputs: takes the hosts (list) and the instance ids by name (dict)")
     by_id = {i.get("instance_id"): i for i in instances or [] if isinstance(i, Mapping)}
     out = {}

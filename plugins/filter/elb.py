@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 
 from ansible.errors import AnsibleFilterError
+
+from ansible_collections.kumo.webstack.plugins.module_utils.topology import is_list, unknown_keys
 
 TARGET_GROUP_KEYS = {
     "name",
@@ -62,14 +64,8 @@ def _int(value):
     return None
 
 
-def _strings(value):
-    return isinstance(value, Sequence) and not isinstance(value, (str, bytes))
-
-
 def _unknown(where, value, allowed, errors):
-    extra = sorted(set(value) - allowed)
-    if extra:
-        errors.append(f"{where}: unknown key(s) {', '.join(extra)} (allowed: {', '.join(sorted(allowed))})")
+    errors += unknown_keys(where, value, allowed)
 
 
 def _range(where, key, value, low, high, what, errors):
@@ -129,7 +125,7 @@ def _check_targets(where, targets, target_type, errors):
     group = targets.get("instance_group")
     if group is not None:
         names = [group] if isinstance(group, str) else group
-        if not _strings(names) or not all(isinstance(n, str) and n for n in names):
+        if not is_list(names) or not all(isinstance(n, str) and n for n in names):
             errors.append(
                 f"{where}: targets.instance_group must name an instance group (or a list of them); got {group!r}"
             )
@@ -141,7 +137,7 @@ def _check_targets(where, targets, target_type, errors):
     ids = targets.get("ids")
     if ids is None:
         return
-    if not _strings(ids) or not all(isinstance(i, str) for i in ids):
+    if not is_list(ids) or not all(isinstance(i, str) for i in ids):
         errors.append(f"{where}: targets.ids must be a list of strings; got {ids!r}")
         return
     if len(set(ids)) != len(ids):
@@ -285,13 +281,13 @@ def _check_rule(index, rule, groups, errors, seen_names, seen_priorities):
             seen_priorities[priority] = name
     hosts = rule.get("hosts", [])
     paths = rule.get("paths", [])
-    if not _strings(hosts) or not all(isinstance(h, str) and HOST_RE.match(h) for h in hosts):
+    if not is_list(hosts) or not all(isinstance(h, str) and HOST_RE.match(h) for h in hosts):
         errors.append(
             f"{where}: hosts must be a list of host names (letters, digits, '.', '-', wildcards * and ?,"
             f" at most 128 characters each); got {hosts!r}"
         )
         hosts = []
-    if not _strings(paths) or not all(isinstance(p, str) and 0 < len(p) <= 128 for p in paths):
+    if not is_list(paths) or not all(isinstance(p, str) and 0 < len(p) <= 128 for p in paths):
         errors.append(f"{where}: paths must be a list of path patterns (at most 128 characters each); got {paths!r}")
         paths = []
     if not hosts and not paths:
@@ -312,7 +308,7 @@ def elb_topology_errors(target_groups, default_action, rules, stack, defaults=No
     defaults = defaults or {}
     errors = []
     names = []
-    if not _strings(target_groups):
+    if not is_list(target_groups):
         errors.append(f"loadbalancer_target_groups must be a list of target groups; got {target_groups!r}")
         target_groups = []
     for index, group in enumerate(target_groups):
@@ -332,7 +328,7 @@ def elb_topology_errors(target_groups, default_action, rules, stack, defaults=No
             )
         else:
             _check_action("loadbalancer_default_action", default_action, names, errors)
-    if not _strings(rules):
+    if not is_list(rules):
         errors.append(f"loadbalancer_listener_rules must be a list of rules; got {rules!r}")
         rules = []
     seen_names, seen_priorities = [], {}
@@ -363,7 +359,7 @@ def _targets(targets, instance_groups):
 def elb_target_groups(target_groups, stack, defaults=None, instance_groups=None):
     """The target groups with every setting filled in from ``defaults`` (the role's scalar knobs),
     the AWS name ``<stack>-<name>`` and the targets resolved to ids (None: not managed here)."""
-    if not _strings(target_groups):
+    if not is_list(target_groups):
         raise AnsibleFilterError(f"elb_target_groups: the input must be a list of target groups; got {target_groups!r}")
     defaults = defaults or {}
     out = []
@@ -434,7 +430,7 @@ def elb_action(action, target_group_arns):
 def elb_rules(rules, stack, target_group_arns):
     """The listener rules of the role's data as kumo.webstack.elb_listener_rules takes them:
     name ``<stack>-<name>``, priority, conditions (host-header, path-pattern) and one action."""
-    if not _strings(rules):
+    if not is_list(rules):
         raise AnsibleFilterError(f"elb_rules: the input must be a list of rules; got {rules!r}")
     out = []
     for rule in rules:

@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.kumo.webstack.plugins.filter.cidr import cidr_error, ipv6_cidr_error
+from ansible_collections.kumo.webstack.plugins.module_utils.topology import check_named_item, is_list, unknown_keys
 
 NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 RANGE = re.compile(r"^\s*(\d+)\s*-\s*(\d+)\s*$")
@@ -28,10 +29,6 @@ RULE_KEYS = {"description", "proto", "ports", *SOURCES}
 GROUP_KEYS = {"name", "description", "ingress", "egress"}
 WORLD = {"0.0.0.0/0", "::/0"}
 SSH = 22
-
-
-def _is_list(value):
-    return isinstance(value, Sequence) and not isinstance(value, (str, bytes))
 
 
 def _ports(rule):
@@ -57,9 +54,7 @@ def _rule_errors(where, rule, names):
     desc = rule.get("description")
     if not isinstance(desc, str) or not desc.strip():
         errors.append(f"{where} needs a description (every rule carries one)")
-    unknown = sorted(set(rule) - RULE_KEYS)
-    if unknown:
-        errors.append(f"{where} has unknown keys {', '.join(unknown)} (allowed: {', '.join(sorted(RULE_KEYS))})")
+    errors += unknown_keys(where, rule, RULE_KEYS)
     proto = str(rule.get("proto", "tcp"))
     if proto not in PROTOCOLS:
         errors.append(f"{where}: proto must be one of {', '.join(PROTOCOLS)}; got '{proto}'")
@@ -85,7 +80,7 @@ def _rule_errors(where, rule, names):
     elif source == "admin":
         if value is not True:
             errors.append(f"{where}: admin must be true (the admin CIDRs); got {value!r}")
-    elif not _is_list(value):
+    elif not is_list(value):
         errors.append(f"{where}: {source} must be a list of CIDRs; got {value!r}")
     else:
         check = cidr_error if source == "cidrs" else ipv6_cidr_error
@@ -111,7 +106,7 @@ def _uses_admin(groups):
         for group in groups
         if isinstance(group, Mapping)
         for direction in ("ingress", "egress")
-        if _is_list(group.get(direction, []))
+        if is_list(group.get(direction, []))
         for rule in group.get(direction, [])
     )
 
@@ -120,8 +115,8 @@ def _admin_errors(groups, admin_cidrs):
     """The admin CIDRs are required, and must be IPv4 networks, once a rule uses them."""
     if not _uses_admin(groups):
         return []
-    if not _is_list(admin_cidrs) or not admin_cidrs:
-        shown = json.dumps(admin_cidrs if _is_list(admin_cidrs) else admin_cidrs, default=str)
+    if not is_list(admin_cidrs) or not admin_cidrs:
+        shown = json.dumps(admin_cidrs if is_list(admin_cidrs) else admin_cidrs, default=str)
         return [
             "webstack_admin_cidrs (security_groups_admin_cidrs) must list the CIDRs allowed to SSH to the"
             """ bastion, e.g. -e '{"webstack_admin_cidrs": ["203.0.113.10/32"]}'; got """ + shown + "."
@@ -137,36 +132,33 @@ def _admin_errors(groups, admin_cidrs):
 
 def security_group_errors(groups, admin_cidrs=None, allow_world_ssh=False):
     """One message per problem in ``groups`` (the security_groups_groups list); [] when it is fine."""
-    if not _is_list(groups):
+    if not is_list(groups):
         return [f"security_groups_groups must be a list of groups; got {type(groups).__name__} {groups!r}"]
     errors = _admin_errors(groups, admin_cidrs)
-    admin_cidrs = list(admin_cidrs) if _is_list(admin_cidrs) else []
+    admin_cidrs = list(admin_cidrs) if is_list(admin_cidrs) else []
     names = [g.get("name") for g in groups if isinstance(g, Mapping)]
     seen = set()
     for index, group in enumerate(groups):
-        where = f"security_groups_groups[{index}]"
-        if not isinstance(group, Mapping):
-            errors.append(f"{where} must be a dict (name, description, ingress, egress); got {group!r}")
+        where = check_named_item(
+            "security_groups_groups",
+            index,
+            group,
+            "name, description, ingress, egress",
+            NAME,
+            "1-63 lowercase letters, digits or hyphens (the AWS group is <stack>-<name>)",
+            seen,
+            errors,
+        )[0]
+        if where is None:
             continue
         name = group.get("name")
-        if not isinstance(name, str) or not NAME.match(name):
-            errors.append(
-                f"{where}: name must be 1-63 lowercase letters, digits or hyphens (the AWS group is"
-                f" <stack>-<name>); got {name!r}"
-            )
-        elif name in seen:
-            errors.append(f"{where}: the name '{name}' is used twice (names must be unique)")
-        seen.add(name)
-        where = f"security_groups_groups[{index}] ({name})"
         desc = group.get("description")
         if not isinstance(desc, str) or not desc.strip():
             errors.append(f"{where} needs a description")
-        unknown = sorted(set(group) - GROUP_KEYS)
-        if unknown:
-            errors.append(f"{where} has unknown keys {', '.join(unknown)} (allowed: {', '.join(sorted(GROUP_KEYS))})")
+        errors += unknown_keys(where, group, GROUP_KEYS)
         for direction in ("ingress", "egress"):
             rules = group.get(direction, [])
-            if not _is_list(rules):
+            if not is_list(rules):
                 errors.append(f"{where}: {direction} must be a list of rules; got {rules!r}")
                 continue
             for number, rule in enumerate(rules, start=1):

@@ -136,6 +136,25 @@ def pytest_collection_modifyitems(config, items):
     items.sort(key=rank)  # stable: the rest keeps its order
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    """With WEBSTACK_TEST_CPU_LOG=<file>: append each test's wall seconds and the CPU seconds of
+    this worker and the processes it waited for (ansible-playbook and its modules; not the
+    containers, not a session emulator before it stops) as a JSON line, to see where a run's CPU
+    goes. Setup counts too: a session fixture is charged to the first test that uses it."""
+    log = os.environ.get("WEBSTACK_TEST_CPU_LOG")
+    if not log:
+        yield
+        return
+    started, before = time.monotonic(), os.times()
+    yield
+    after = os.times()
+    cpu = sum(getattr(after, f) - getattr(before, f) for f in ("user", "system", "children_user", "children_system"))
+    line = {"test": item.nodeid, "wall": round(time.monotonic() - started, 1), "cpu": round(cpu, 1)}
+    with open(log, "a") as out:
+        out.write(json.dumps(line) + "\n")
+
+
 @pytest.fixture(scope="session")
 def emulator(tmp_path_factory):
     with running_emulator(tmp_path_factory.mktemp("emulator"), MOTO_ACM_VALIDATION_WAIT="1") as running:

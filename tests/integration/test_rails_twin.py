@@ -5,8 +5,10 @@ In each, site.yml provisions the stack, starts the twin, configures the hosts th
 bastion, deploys the sample app (rolling) and checks it through the load balancer (a post with
 an image, read back, its object in the bucket). Then, with continuous (paced) load through the
 stack's own lb:
-- shop: a rolling deploy of a new release and a rollback fail no request; a web server whose app
-  server stops is marked down by the lb while requests keep succeeding, and comes back;
+- shop: configure and deploy with --check --diff predict no change after convergence; a
+  rolling deploy of a new release, a rollback and a config change (environment and workers: the
+  app servers restart, one web server at a time out of the lb) fail no request; a web server
+  whose app server stops is marked down by the lb while requests keep succeeding, and comes back;
 - blog (built with Unicorn): switching the app servers to Puma through deploy.yml fails no
   request, and configure.yml agrees; switching back to Unicorn through site.yml fails none.
 Last, blog is torn down while shop is loaded: nothing of blog is left, shop fails no request.
@@ -103,6 +105,25 @@ def active(stack: str, host: str, *units: str) -> list[str]:
     return subprocess.run(command, capture_output=True, text=True).stdout.split()
 
 
+def puma_process(container: str) -> tuple[int, int, bool]:
+    """On one of the twin's hosts: the Puma master's PID, its worker count, and whether it started
+    after app.env was last written. (Its environment cannot be read back: Puma's process title
+    overwrites /proc/<pid>/environ.)"""
+    script = (
+        "pid=$(systemctl show --property MainPID --value sample-puma); echo $pid; pgrep -c -P $pid; "
+        "stat -c %Y /proc/$pid /srv/www/sample/shared/config/app.env"
+    )
+    out = subprocess.run(["docker", "exec", container, "sh", "-c", script], capture_output=True, text=True).stdout
+    pid, workers, started, written = (out.split() + ["0"] * 4)[:4]
+    return int(pid), int(workers), int(started) >= int(written)
+
+
+def app_env_has(container: str, line: str) -> bool:
+    """Whether app.env on one of the twin's hosts has this line (read there: it holds secrets)."""
+    command = ["docker", "exec", container, "grep", "-qxF", line, "/srv/www/sample/shared/config/app.env"]
+    return subprocess.run(command).returncode == 0
+
+
 def wait_for(predicate, seconds: float, what: str):
     import time
 
@@ -153,9 +174,10 @@ def unchanged(run, hosts) -> bool:
 
 def deploy_and_roll_back(twin: dict, tmp_path) -> None:
     """The app through the lb (HTTP redirects to HTTPS, the image in S3), the web servers closed
-    to all but the lb and the bastion, no failed unit; deploy again (no change); a rolling
-    deploy and a rollback under load (0 failed); a stopped app server marked down by the lb
-    while requests succeed, and back up."""
+    to all but the lb and the bastion, no failed unit; deploy again (no change); configure and
+    deploy with --check --diff (no change predicted); a rolling deploy, a rollback and a config
+    change under load (0 failed); a stopped app server marked down by the lb while requests
+    succeed, and back up."""
     stack, env, extra, url, webs = twin["stack"], twin["env"], twin["extra"], twin["url"], twin["webs"]
     web_ids = twin["outputs"]["summary"]["web_instance_ids"]
 
@@ -198,6 +220,11 @@ def deploy_and_roll_back(twin: dict, tmp_path) -> None:
     again = run_playbook(DEPLOY, "-i", str(LOCAL), env=env, extra_vars=extra)
     assert unchanged(again, webs), again.output[-6000:]
 
+    # ---- --check --diff after convergence: configure and deploy predict no change anywhere
+    for playbook, hosts in ((CONFIGURE, ("localhost", f"{stack}-bastion", *webs)), (DEPLOY, ("localhost", *webs))):
+        check = run_playbook(playbook, "-i", str(LOCAL), "--check", "--diff", env=env, extra_vars=extra)
+        assert unchanged(check, hosts), f"{playbook.name}: {check.output[-6000:]}"
+
     # ---- a rolling deploy of a new release under load: no failed request
     app2 = tmp_path / "app2"
     shutil.copytree(ROOT / "apps" / "rails_sample", app2, ignore=shutil.ignore_patterns("tmp", "log"))
@@ -226,6 +253,22 @@ def deploy_and_roll_back(twin: dict, tmp_path) -> None:
         ROLLBACK, "-i", str(LOCAL), env=env, extra_vars={**extra, "rails_app_rollback_to": first_revision}
     )
     assert unchanged(again, webs), again.output[-6000:]
+
+    # ---- a config change on the running app servers under load (a new environment variable and
+    # a third Puma worker; the same release): each web server leaves the lb for the restart, 0 failed
+    before = {web: puma_process(web) for web in webs}
+    changed = {**extra, "rails_app_extra_env": {"WEBSTACK_E2E_SETTING": "2"}, "puma_workers": 3}
+    with Loaded(url + "/posts") as during_config:
+        config = run_playbook(DEPLOY, "-i", str(LOCAL), env=env, extra_vars=changed)
+    assert config.rc == 0, config.output[-8000:]
+    print(f"{stack}: config change (environment, workers) under load: {json.dumps(during_config.result)}")
+    during_config.assert_no_failure()
+    for web in webs:
+        pid, workers, started_after_env = puma_process(web)
+        assert pid != before[web][0] and started_after_env, f"{web}: Puma was not restarted with the new app.env"
+        assert workers == 3, (web, workers)
+        assert app_env_has(web, "WEBSTACK_E2E_SETTING='2'"), f"{web}: app.env lacks the new setting"
+    assert get(url + "/up")[1].split()[1] == first_revision
 
     # ---- the app server stops on one web host: the lb marks it down, requests succeed
     subprocess.run(["docker", "exec", webs[0], "systemctl", "stop", "sample-puma"], check=True)

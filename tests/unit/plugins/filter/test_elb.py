@@ -58,7 +58,7 @@ def test_rails_and_bot_data_pass():
             "AWS name shop-averyveryveryveryverylongname is longer than 32",
         ),
         ([WEB, WEB], None, [], "name web is used by more than one group"),
-        ([{"name": "web", "prot": "HTTP"}], None, [], "unknown key(s) prot"),
+        ([{"name": "web", "prot": "HTTP"}], None, [], "has unknown keys prot"),
         (
             [{"name": "web", "health_check": {"interval": 5}}],
             None,
