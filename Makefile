@@ -74,7 +74,13 @@ emulator-down:
 	@scripts/emulator.sh stop
 
 # ---------------------------------------------------------------- tests
-test: venv test-lint test-sanity test-unit test-integration test-molecule test-apps test-chat ## Run every test
+# The short stages that leave a core idle run two at a time (-O: each one's output in one piece);
+# integration and Molecule keep both cores busy on their own. Any failure fails `make test`.
+test: venv ## Run every test
+	$(MAKE) --no-print-directory -O -j2 test-lint test-sanity test-unit
+	$(MAKE) --no-print-directory test-integration
+	$(MAKE) --no-print-directory test-molecule
+	$(MAKE) --no-print-directory -O -j2 test-apps test-chat
 
 test-lint: venv ## yamllint, ansible-lint (production profile), ruff
 	yamllint --strict .
