@@ -58,9 +58,11 @@ def bucket_policy_conditions(patch: Patch) -> None:
     without TLS, and outside the VPC endpoint unless the web role asks) denies every object
     request, even the web servers'. AWS applies a statement only when its condition holds. Here
     conditions are evaluated with IAM's semantics against the context the emulator can know:
-    aws:SecureTransport (the emulator is plain HTTP: false) and aws:SourceVpce. Requests from the
-    twin's forwarder (ENDPOINT_PEERS) carry the VPC endpoint the policy names, and TLS, as the
-    web servers' requests do on AWS. aws:PrincipalArn is unknown here (moto has no principal for
+    aws:SecureTransport and aws:SourceVpce. aws:SecureTransport is true: every request the
+    emulator gets stands for an SDK call, which AWS only takes over HTTPS (the emulator is plain
+    HTTP because it listens on 127.0.0.1 only), so a policy's deny of plain HTTP never applies,
+    as on AWS. Requests from the twin's forwarder (ENDPOINT_PEERS) carry the VPC endpoint the
+    policy names, as the web servers' requests do on AWS. aws:PrincipalArn is unknown here (moto has no principal for
     a request), so a statement keyed on it treats it as missing."""
     original_key_response = S3Response.key_response
 
@@ -88,7 +90,7 @@ def bucket_policy_conditions(patch: Patch) -> None:
         through_endpoint = getattr(_request, "peer", None) in ENDPOINT_PEERS
         permitted = False
         for statement in statements:
-            context = {"aws:SecureTransport": "true" if through_endpoint else "false"}
+            context = {"aws:SecureTransport": "true"}
             if through_endpoint:
                 named = [
                     value

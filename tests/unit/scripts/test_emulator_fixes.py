@@ -35,6 +35,7 @@ if str(SCRIPTS) not in sys.path:
 
 emulator_fixes = importlib.import_module("emulator_fixes")
 acm = importlib.import_module("emulator_fixes.acm")
+cloudfront = importlib.import_module("emulator_fixes.cloudfront")
 ec2 = importlib.import_module("emulator_fixes.ec2")
 elbv2 = importlib.import_module("emulator_fixes.elbv2")
 rds = importlib.import_module("emulator_fixes.rds")
@@ -264,6 +265,172 @@ def test_acm_in_use_by_follows_listeners():
     assert unfixed_after != [], "moto keeps the deleted listener in InUseBy"
     assert fixed_lb, "in use by the load balancer while its listener uses it"
     assert fixed_after == []
+
+
+# ---------------------------------------------------------------- CloudFront
+
+OAC_CONFIG = {
+    "Name": "sorry-pages",
+    "Description": "",
+    "SigningProtocol": "sigv4",
+    "SigningBehavior": "always",
+    "OriginAccessControlOriginType": "s3",
+}
+
+
+def origin_access_control(name="sorry-pages"):
+    """(id, ETag) of a new origin access control."""
+    control = client("cloudfront", "us-east-1").create_origin_access_control(
+        OriginAccessControlConfig={**OAC_CONFIG, "Name": name}
+    )
+    return control["OriginAccessControl"]["Id"], control["ETag"]
+
+
+def s3_distribution(control_id=""):
+    """A distribution with one S3 origin (behind the origin access control, if given): (id, ETag)."""
+    origin = {
+        "Id": "s3-origin",
+        "DomainName": "sorry-pages.s3.ap-northeast-1.amazonaws.com",
+        "OriginPath": "/example.com",
+        "S3OriginConfig": {"OriginAccessIdentity": ""},
+    }
+    if control_id:
+        origin["OriginAccessControlId"] = control_id
+    created = client("cloudfront", "us-east-1").create_distribution(
+        DistributionConfig={
+            "CallerReference": "sorry-example-com",
+            "Comment": "sorry",
+            "Enabled": True,
+            "Origins": {"Quantity": 1, "Items": [origin]},
+            "DefaultCacheBehavior": {
+                "TargetOriginId": "s3-origin",
+                "ViewerProtocolPolicy": "redirect-to-https",
+                "CachePolicyId": "658327ea-f89d-4fab-a63d-7e88639e58f6",
+            },
+        }
+    )
+    return created["Distribution"]["Id"], created["ETag"]
+
+
+def disable(distribution_id):
+    """Disable a distribution with the ETag it has now: the UpdateDistribution answer."""
+    cf = client("cloudfront", "us-east-1")
+    current = cf.get_distribution_config(Id=distribution_id)
+    config = {**current["DistributionConfig"], "Enabled": False}
+    return cf.update_distribution(Id=distribution_id, IfMatch=current["ETag"], DistributionConfig=config)
+
+
+def test_cloudfront_origin_access_control_id():
+    def origin_read_back():
+        control_id, _ = origin_access_control()
+        distribution_id, _ = s3_distribution(control_id)
+        cf = client("cloudfront", "us-east-1")
+        origin = cf.get_distribution_config(Id=distribution_id)["DistributionConfig"]["Origins"]["Items"][0]
+        listed = cf.list_distributions()["DistributionList"]["Items"][0]["Origins"]["Items"][0]
+        return (
+            origin.get("OriginAccessControlId") == control_id,
+            origin.get("S3OriginConfig"),
+            listed.get("OriginAccessControlId") == control_id,
+        )
+
+    unfixed, fixed = without_and_with(cloudfront.origin_access_control_id, origin_read_back)
+    assert unfixed == (False, None, False), "moto drops OriginAccessControlId and S3OriginConfig"
+    assert fixed == (True, {"OriginAccessIdentity": ""}, True)
+
+
+def test_cloudfront_origin_access_control_name_unique():
+    def same_name_twice():
+        origin_access_control()
+        other, etag = origin_access_control("other")
+        again = error_code(
+            client("cloudfront", "us-east-1").create_origin_access_control, OriginAccessControlConfig=OAC_CONFIG
+        )
+        renamed = error_code(
+            client("cloudfront", "us-east-1").update_origin_access_control,
+            Id=other,
+            IfMatch=etag,
+            OriginAccessControlConfig=OAC_CONFIG,
+        )
+        return again, renamed
+
+    unfixed, fixed = without_and_with(cloudfront.origin_access_control_name_unique, same_name_twice)
+    assert unfixed == (None, None), "moto accepts a name already taken"
+    assert fixed == ("OriginAccessControlAlreadyExists", "OriginAccessControlAlreadyExists")
+
+
+def test_cloudfront_origin_access_control_in_use():
+    def delete_used_then_unknown():
+        control_id, etag = origin_access_control()
+        s3_distribution(control_id)
+        cf = client("cloudfront", "us-east-1")
+        in_use = error_code(cf.delete_origin_access_control, Id=control_id, IfMatch=etag)
+        try:
+            unknown = error_code(cf.delete_origin_access_control, Id="E0000000000000", IfMatch=etag)
+        except KeyError:
+            unknown = "KeyError"  # what moto's server answers with a 500
+        return in_use, unknown
+
+    # The fix reads which control each origin uses, which moto keeps only with origin_access_control_id.
+    with applied(cloudfront.origin_access_control_id):
+        unfixed, fixed = without_and_with(cloudfront.origin_access_control_in_use, delete_used_then_unknown)
+    assert unfixed == (None, "KeyError"), "moto deletes a control in use"
+    assert fixed == ("OriginAccessControlInUse", "NoSuchOriginAccessControl")
+
+
+def test_cloudfront_if_match_etag():
+    def stale_etags():
+        cf = client("cloudfront", "us-east-1")
+        distribution_id, created_etag = s3_distribution()
+        updated = disable(distribution_id)
+        cf.get_distribution(Id=distribution_id)  # Deployed
+        stale_delete = error_code(cf.delete_distribution, Id=distribution_id, IfMatch=created_etag)
+        control_id, control_etag = origin_access_control()
+        changed = cf.update_origin_access_control(
+            Id=control_id, IfMatch=control_etag, OriginAccessControlConfig={**OAC_CONFIG, "Description": "x"}
+        )
+        no_if_match = error_code(cf.update_origin_access_control, Id=control_id, OriginAccessControlConfig=OAC_CONFIG)
+        stale_control = error_code(cf.delete_origin_access_control, Id=control_id, IfMatch=control_etag)
+        return (
+            updated["ETag"] != created_etag,
+            stale_delete,
+            changed["ETag"] != control_etag,
+            stale_control,
+            no_if_match,
+        )
+
+    unfixed, fixed = without_and_with(cloudfront.if_match_etag, stale_etags)
+    assert unfixed == (False, None, False, None, None), "moto keeps one ETag and accepts any IfMatch"
+    assert fixed == (True, "PreconditionFailed", True, "PreconditionFailed", "InvalidIfMatchVersion")
+
+
+def test_cloudfront_update_distribution_in_progress():
+    def statuses():
+        distribution_id, _ = s3_distribution()
+        cf = client("cloudfront", "us-east-1")
+        deployed = cf.get_distribution(Id=distribution_id)["Distribution"]["Status"]
+        updated = disable(distribution_id)["Distribution"]["Status"]
+        then = cf.get_distribution(Id=distribution_id)["Distribution"]["Status"]
+        return deployed, updated, then
+
+    unfixed, fixed = without_and_with(cloudfront.update_distribution_in_progress, statuses)
+    assert unfixed == ("Deployed", "Deployed", "Deployed")
+    assert fixed == ("Deployed", "InProgress", "Deployed")
+
+
+def test_cloudfront_delete_distribution_not_disabled():
+    def delete_enabled():
+        distribution_id, etag = s3_distribution()
+        cf = client("cloudfront", "us-east-1")
+        enabled = error_code(cf.delete_distribution, Id=distribution_id, IfMatch=etag)
+        if enabled is None:
+            return enabled, None
+        disable(distribution_id)
+        cf.get_distribution(Id=distribution_id)  # Deployed
+        return enabled, error_code(cf.delete_distribution, Id=distribution_id, IfMatch=etag)
+
+    unfixed, fixed = without_and_with(cloudfront.delete_distribution_not_disabled, delete_enabled)
+    assert unfixed == (None, None), "moto deletes an enabled distribution"
+    assert fixed == ("DistributionNotDisabled", None)
 
 
 # ---------------------------------------------------------------- EC2
@@ -600,8 +767,9 @@ def bucket_with_policy(statements):
 
 def test_s3_bucket_policy_conditions():
     """The uploads bucket's kind of policy (deny without TLS, deny outside the VPC endpoint):
-    a request from the twin's forwarder (TLS through the endpoint, on AWS) is not denied, a
-    plain one is; and a Deny whose condition does not hold does not apply."""
+    a request from the twin's forwarder (through the endpoint, on AWS) is not denied, one from
+    elsewhere is; a Deny whose condition does not hold does not apply (an SDK call is HTTPS on
+    AWS, so the deny of plain HTTP does not)."""
     from moto.s3.models import s3_backends
 
     def answers():
@@ -651,8 +819,20 @@ def test_s3_bucket_policy_conditions():
             ),
         )
         elsewhere = error_code(s3c.get_object, Bucket="shop-uploads", Key="a.txt")
-        return plain, forwarded, elsewhere
+        # the deny of plain HTTP alone: an SDK call (HTTPS on AWS) is not denied by it
+        tls_deny = {
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "s3:*",
+            "Resource": ["arn:aws:s3:::shop-uploads", "arn:aws:s3:::shop-uploads/*"],
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+        }
+        s3c.put_bucket_policy(
+            Bucket="shop-uploads", Policy=json.dumps({"Version": "2012-10-17", "Statement": [tls_deny]})
+        )
+        over_tls = error_code(s3c.get_object, Bucket="shop-uploads", Key="a.txt")
+        return plain, forwarded, elsewhere, over_tls
 
     unfixed, fixed = without_and_with(s3.bucket_policy_conditions, answers)
-    assert unfixed == ("403", "DENIED", "403"), "moto applies every Deny, its condition ignored"
-    assert fixed == ("403", "NEUTRAL", None)
+    assert unfixed == ("403", "DENIED", "403", "403"), "moto applies every Deny, its condition ignored"
+    assert fixed == ("403", "NEUTRAL", None, None)
