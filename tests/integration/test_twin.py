@@ -6,14 +6,16 @@ a bastion, two web instances and a worker (a second instance group), a target gr
 health check that is not the role's default (so the test sees that the lb is rendered from the
 emulator), an IP target group holding the worker's address, an ALB with the 80 -> 443 redirect
 and an HTTPS listener whose rules route by host and path: forward to the IP target group, a
-fixed response, a redirect, a host-and-path rule. outputs.json is written in the shape
-playbooks/provision.yml writes it (the compute, database and loadbalancer keys are those roles'
-*_outputs facts).
+fixed response, a redirect, a host-and-path rule; the sorry pages (bucket, origin access control,
+two CloudFront distributions, the bucket policy granting one of them). outputs.json is written in
+the shape playbooks/provision.yml writes it (the compute, database, loadbalancer and sorry_pages
+keys are those roles' *_outputs facts).
 
 Then the twin is started with its ports chosen by the role, probed from the host (SSH, packet
-filters, HTTP, TLS, every rule, S3, MariaDB), used through inventories/local; a second stack (no
-database: its twin starts none) is twinned beside it with ports of its own and removed, leaving
-the first untouched; the first is run again (no change), checked in check mode, and removed.
+filters, HTTP, TLS, every rule, S3, MariaDB, the CloudFront stand-in from a web server), used
+through inventories/local; a second stack (no database, no sorry pages: its twin starts neither)
+is twinned beside it with ports of its own and removed, leaving the first untouched; the first
+is run again (no change), checked in check mode, and removed.
 Stack names and state dir are the test's own, so it can run beside other tests.
 """
 
@@ -242,6 +244,8 @@ def make_aws_side(emulator, stack: str, state_dir: Path, key_file: Path, *, full
         "parts": {"compute": "compute", "loadbalancer": "loadbalancer", "storage": "storage"},
     }
     if full:
+        outputs["sorry_pages"] = make_sorry_pages(emulator, stack)
+        outputs["parts"]["sorry_pages"] = "sorry_pages"
         outputs["database"] = {
             "db_name": "app",
             "master_username": "admin",
@@ -252,6 +256,109 @@ def make_aws_side(emulator, stack: str, state_dir: Path, key_file: Path, *, full
     (state_dir / stack).mkdir(mode=0o700)
     (state_dir / stack / "outputs.json").write_text(json.dumps(outputs, indent=2))
     return outputs
+
+
+def make_sorry_pages(emulator, stack: str) -> dict:
+    """The sorry pages' AWS side, made with boto3 in the shape sorry_pages_outputs has: a private
+    bucket holding two domains' pages, an origin access control, a distribution per domain with
+    it on its S3 origin (default root object, 403 -> /index.html with 503; the first with an
+    alias under the sorry subdomain), and a bucket policy (deny without TLS, as the role writes
+    it) granting the first distribution only."""
+    s3 = emulator.client("s3")
+    cloudfront = emulator.client("cloudfront", region="us-east-1")
+    bucket = f"{stack}-sorry-123456789012-ap-northeast-1"
+    subdomain = f"sorry.{stack}.example"
+    certificate = emulator.client("acm", region="us-east-1").request_certificate(
+        DomainName=f"*.{subdomain}", ValidationMethod="DNS"
+    )["CertificateArn"]
+    s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "ap-northeast-1"})
+    control = cloudfront.create_origin_access_control(
+        OriginAccessControlConfig={
+            "Name": f"{stack}-sorry-pages",
+            "SigningProtocol": "sigv4",
+            "SigningBehavior": "always",
+            "OriginAccessControlOriginType": "s3",
+        }
+    )["OriginAccessControl"]["Id"]
+    domains = []
+    for name in (f"www.{stack}.example", f"shop.{stack}.example"):
+        label = name.replace(".", "-")
+        page = f"<h1>sorry: {name}</h1>\n"
+        s3.put_object(Bucket=bucket, Key=f"{label}/index.html", Body=page, ContentType="text/html")
+        alias = f"{label}.sorry.{stack}.example" if not domains else ""  # the first under the sorry subdomain
+        config = {
+            "CallerReference": f"{stack}-{label}",
+            "Comment": f"Sorry page of {name}",
+            "Enabled": True,
+            "DefaultRootObject": "index.html",
+            "Aliases": {"Quantity": 1, "Items": [alias]} if alias else {"Quantity": 0},
+            "Origins": {
+                "Quantity": 1,
+                "Items": [
+                    {
+                        "Id": "s3",
+                        "DomainName": f"{bucket}.s3.ap-northeast-1.amazonaws.com",
+                        "OriginPath": f"/{label}",
+                        "S3OriginConfig": {"OriginAccessIdentity": ""},
+                        "OriginAccessControlId": control,
+                    }
+                ],
+            },
+            "DefaultCacheBehavior": {
+                "TargetOriginId": "s3",
+                "ViewerProtocolPolicy": "redirect-to-https",
+                "CachePolicyId": "658327ea-f89d-4fab-a63d-7e88639e58f6",
+            },
+            "CustomErrorResponses": {
+                "Quantity": 1,
+                "Items": [{"ErrorCode": 403, "ResponsePagePath": "/index.html", "ResponseCode": "503"}],
+            },
+        }
+        if alias:
+            config["ViewerCertificate"] = {
+                "ACMCertificateArn": certificate,
+                "SSLSupportMethod": "sni-only",
+                "MinimumProtocolVersion": "TLSv1.2_2021",
+            }
+        dist = cloudfront.create_distribution(DistributionConfig=config)["Distribution"]
+        domains.append(
+            {
+                "name": name,
+                "label": label,
+                "prefix": label,
+                "status": 503,
+                "retry_after": 3600,
+                "alias": alias,
+                "distribution_id": dist["Id"],
+                "distribution_arn": dist["ARN"],
+                "distribution_domain_name": dist["DomainName"],
+                "origin": alias or dist["DomainName"],
+            }
+        )
+    arn = f"arn:aws:s3:::{bucket}"
+    deny_http = {
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:*",
+        "Resource": [arn, f"{arn}/*"],
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }
+    grant = {  # the first distribution only
+        "Effect": "Allow",
+        "Principal": {"Service": "cloudfront.amazonaws.com"},
+        "Action": "s3:GetObject",
+        "Resource": f"{arn}/{domains[0]['prefix']}/*",
+        "Condition": {"StringEquals": {"AWS:SourceArn": domains[0]["distribution_arn"]}},
+    }
+    s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps({"Version": "2012-10-17", "Statement": [deny_http, grant]}))
+    return {
+        "bucket": bucket,
+        "region": "ap-northeast-1",
+        "origin_access_control_id": control,
+        "subdomain": subdomain,
+        "certificate_arn": certificate,
+        "domains": domains,
+    }
 
 
 def ansible_cli(tool: str, *args: str, env: dict, extra_vars: dict) -> subprocess.CompletedProcess:
@@ -282,6 +389,30 @@ def https_get(port: int, host: str, path: str, cafile: Path) -> tuple[int, dict,
         return answer.status, {k.lower(): v for k, v in answer.getheaders()}, answer.read()
     finally:
         conn.close()
+
+
+# GET through the CloudFront stand-in from inside a twin host: argv the CA's PEM and a JSON list
+# of [address, TLS server name, Host, path]; prints [status, content type, body] (or
+# ["refused", error, message] when TLS fails) for each.
+CLOUDFRONT_PROBE = r"""
+import json, socket, ssl, sys
+context = ssl.create_default_context(cadata=sys.argv[1])
+answers = []
+for address, server_name, host, path in json.loads(sys.argv[2]):
+    try:
+        raw = socket.create_connection((address, 443), timeout=10)
+        with context.wrap_socket(raw, server_hostname=server_name) as tls:
+            tls.sendall(f"GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode())
+            data = b"".join(iter(lambda: tls.recv(65536), b""))
+    except ssl.SSLError as error:
+        answers.append(["refused", type(error).__name__, str(error)])
+        continue
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.decode().split("\r\n")
+    headers = dict(line.lower().split(": ", 1) for line in lines[1:])
+    answers.append([int(lines[0].split()[1]), headers.get("content-type"), body.decode()])
+print(json.dumps(answers))
+"""
 
 
 def containers(stack: str) -> dict[str, str]:
@@ -323,7 +454,8 @@ def test_twin_end_to_end(emulator, tmp_path):
         # ---- the containers and networks, named after the stack and the instances: every group
         names = docker("ps", "--filter", f"label=kumo.webstack.stack={stack}", "--format", "{{.Names}}").stdout.split()
         assert sorted(names) == sorted(
-            [f"{stack}-bastion", f"{stack}-db", f"{stack}-lb", f"{stack}-s3"] + [w["name"] for w in web + worker]
+            [f"{stack}-bastion", f"{stack}-db", f"{stack}-lb", f"{stack}-s3", f"{stack}-cloudfront"]
+            + [w["name"] for w in web + worker]
         )
         label = docker("inspect", "-f", '{{ index .Config.Labels "kumo.webstack.instance-id" }}', web[0]["name"])
         assert label.stdout.strip() == web[0]["instance_id"]
@@ -437,6 +569,31 @@ def test_twin_end_to_end(emulator, tmp_path):
         mariadb = ["mariadb", "--protocol=TCP", "-h127.0.0.1", "-uadmin", "-N", "-e", query]
         schema = docker("exec", "-e", f"MYSQL_PWD={password}", f"{stack}-db", *mariadb)
         assert schema.stdout.strip() == "app"
+
+        # ---- CloudFront: the sorry pages from a web server (its packet filter on), by the
+        # distributions' names (docker's DNS), over TLS checked with the twin CA
+        www, shop = outputs["sorry_pages"]["domains"]
+        twin_outputs = host_vars["twin_outputs"]
+        assert "cloudfront" in twin_outputs["services"]
+        names = sorted([www["alias"], www["distribution_domain_name"], shop["distribution_domain_name"]])
+        assert twin_outputs["cloudfront_names"] == names
+        assert docker("port", f"{stack}-cloudfront").stdout.strip() == ""  # nothing published
+        cases = [  # address, TLS server name, Host, path
+            [www["alias"], www["alias"], www["alias"], "/"],
+            [www["origin"], www["distribution_domain_name"], www["distribution_domain_name"], "/missing"],
+            [www["alias"], www["alias"], f"unknown.{domain}", "/"],  # no distribution has that name
+            [www["alias"], f"unknown.{domain}", f"unknown.{domain}", "/"],  # nor the certificate
+            [shop["origin"], shop["origin"], shop["origin"], "/"],  # the policy does not let it read
+        ]
+        ca = twin_outputs["cloudfront_ca_pem"]
+        answers = docker("exec", web[0]["name"], "python3", "-c", CLOUDFRONT_PROBE, ca, json.dumps(cases))
+        page = f"<h1>sorry: {www['name']}</h1>\n"
+        (ok, missing, unknown, refused, denied) = json.loads(answers.stdout)
+        assert ok == [200, "text/html", page], ok
+        assert missing == [503, "text/html", page], missing  # 403 from S3 -> the custom error response
+        assert unknown[0] == 403 and "could not be satisfied" in unknown[2], unknown
+        assert refused[0] == "refused" and "certificate" in refused[2], refused
+        assert denied[0] == 403 and "could not be satisfied" in denied[2], denied
 
         # ---- drain and ready one server through the lb's runtime API
         def drain_ready(step, instance_id):
