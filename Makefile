@@ -24,6 +24,7 @@ export MOLECULE_GLOB := molecule/*/molecule.yml
 
 .PHONY: help venv demo down test test-lint test-sanity test-unit test-integration test-molecule test-apps \
         emulator-up emulator-down docker image build clean readmes teardown bench bench-provision \
+        maintenance-on maintenance-off \
         test-chat chat-deps bench-chat
 
 help: ## List the targets
@@ -39,8 +40,13 @@ $(STAMP): requirements.txt
 venv: $(STAMP) ## Create .venv and install the pinned tool chain
 
 # ---------------------------------------------------------------- the demo
+# The demo stack has sorry servers for maintenance mode: a sorry page for its domain and its www
+# name (CloudFront + S3 behind Origin Access Control, one sorry server): make maintenance-on / -off.
+DEMO_DOMAIN   := $(WEBSTACK_NAME).kumo-webstack.example
+DEMO_VARS     := {"sorry_pages_domains": [{"name": "$(DEMO_DOMAIN)"}, {"name": "www.$(DEMO_DOMAIN)"}], "webstack_sorry_count": 1}
+
 demo: venv image emulator-up ## Provision the stack into the emulator, start its twin, deploy the app, print its URL
-	ansible-playbook -i inventories/local site.yml -e webstack_name=$(WEBSTACK_NAME)
+	ansible-playbook -i inventories/local site.yml -e webstack_name=$(WEBSTACK_NAME) -e '$(DEMO_VARS)'
 	@echo
 	@python -c "import json; o = json.load(open('$(STATE)/$(WEBSTACK_NAME)/outputs.json')); print('The app:  ' + o['app_url'] + '  (through the twin load balancer; its certificate is its own)')"
 	@echo "Outputs:  $(STATE)/$(WEBSTACK_NAME)/outputs.json"
@@ -48,6 +54,15 @@ demo: venv image emulator-up ## Provision the stack into the emulator, start its
 	@echo "  AWS_ENDPOINT_URL=http://127.0.0.1:$(WEBSTACK_EMULATOR_PORT) AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing \
 	AWS_DEFAULT_REGION=ap-northeast-1 $(BIN)/python -c \"import boto3; print(boto3.client('ec2').describe_vpcs()['Vpcs'])\""
 	@echo "Stop it:  make down"
+
+maintenance-on: venv emulator-up ## The demo's lb answers every request with the sorry page (503, Retry-After)
+	ansible-playbook -i inventories/local playbooks/maintenance.yml -e webstack_name=$(WEBSTACK_NAME) \
+	  -e '$(DEMO_VARS)' -e maintenance=on
+	@echo "Try:  curl -k -H 'Host: $(DEMO_DOMAIN)' $$(python -c "import json; print(json.load(open('$(STATE)/$(WEBSTACK_NAME)/outputs.json'))['app_url'])")/posts"
+
+maintenance-off: venv emulator-up ## The demo's lb serves the app again
+	ansible-playbook -i inventories/local playbooks/maintenance.yml -e webstack_name=$(WEBSTACK_NAME) \
+	  -e '$(DEMO_VARS)' -e maintenance=off
 
 bench-provision: venv ## First and no-op provision of the whole rails stack on a fresh emulator: times, ratio, tasks
 	python scripts/bench_provision.py
@@ -57,7 +72,7 @@ bench: venv ## Requests/s and latency through the demo's lb: listing page vs sta
 	python scripts/bench.py
 
 teardown: venv emulator-up ## Remove the demo stack from the emulator (keeps data: see playbooks/teardown.yml)
-	ansible-playbook -i inventories/local playbooks/teardown.yml -e webstack_name=$(WEBSTACK_NAME)
+	ansible-playbook -i inventories/local playbooks/teardown.yml -e webstack_name=$(WEBSTACK_NAME) -e '$(DEMO_VARS)'
 
 readmes: venv ## Regenerate the role READMEs from meta/argument_specs.yml
 	python scripts/role_readme.py

@@ -40,8 +40,22 @@ def percentile(sorted_values: list[float], fraction: float) -> float:
 
 
 class Worker(threading.Thread):
-    def __init__(self, target, deadline, budget, ok_status, timeout, stop: threading.Event | None = None, rate=None):
+    def __init__(
+        self,
+        target,
+        deadline,
+        budget,
+        ok_status,
+        timeout,
+        stop: threading.Event | None = None,
+        rate=None,
+        host=None,
+        expect=None,
+    ):
         super().__init__(daemon=True)
+        self.headers = {"User-Agent": "kumo-webstack-load", **({"Host": host} if host else {})}
+        # status -> text its body must hold (e.g. the sorry page's), else the request failed
+        self.expect = {int(k): v.encode() for k, v in (expect or {}).items()}
         self.interval = 1.0 / rate if rate else 0.0
         self.stop = stop or threading.Event()
         self.target = target
@@ -73,14 +87,16 @@ class Worker(threading.Thread):
             try:
                 if self.conn is None:
                     self.conn = self.connect()
-                self.conn.request("GET", path, headers={"User-Agent": "kumo-webstack-load"})
+                self.conn.request("GET", path, headers=self.headers)
                 response = self.conn.getresponse()
-                response.read()
+                body = response.read()
                 self.statuses[response.status] += 1
-                if response.status in self.ok_status:
-                    self.latencies.append(time.monotonic() - started)
-                else:
+                if response.status not in self.ok_status:
                     self.failures[f"HTTP {response.status}"] += 1
+                elif response.status in self.expect and self.expect[response.status] not in body:
+                    self.failures[f"HTTP {response.status} without the expected body"] += 1
+                else:
+                    self.latencies.append(time.monotonic() - started)
                 if response.will_close:
                     self.conn.close()
                     self.conn = None
@@ -146,17 +162,21 @@ def run(
     timeout=10.0,
     stop=None,
     rate=None,
+    host=None,
+    expect=None,
 ) -> dict:
     """The load as a function: `stop` (a threading.Event) ends it early, e.g. when the deploy
     it runs beside has finished; `seconds` still bounds it; `rate` paces each worker
-    (requests a second, None for as fast as answers come)."""
+    (requests a second, None for as fast as answers come); `host` is sent as the Host header
+    (the URL's host is still the address connected to); `expect` maps a status to a text its
+    answers' bodies must hold (a 503 that is not the sorry page fails)."""
     seconds = min(float(seconds), MAX_SECONDS)
     target = parse_target(url, insecure, cafile)
     started = time.monotonic()
     deadline = started + seconds
     budget = Budget(requests)
     stop = stop or threading.Event()
-    pool = [Worker(target, deadline, budget, set(ok_status), timeout, stop, rate) for _ in range(workers)]
+    pool = [Worker(target, deadline, budget, set(ok_status), timeout, stop, rate, host, expect) for _ in range(workers)]
     for worker in pool:
         worker.start()
     for worker in pool:
@@ -197,6 +217,10 @@ def main(argv=None) -> int:
     parser.add_argument("--cafile", help="CA bundle to verify the TLS certificate with")
     parser.add_argument("--timeout", type=float, default=10.0)
     parser.add_argument("--rate", type=float, default=None, help="at most this many requests a second per worker")
+    parser.add_argument("--host", help="Host header to send (the URL's host is still the address connected to)")
+    parser.add_argument(
+        "--expect", action="append", default=[], metavar="STATUS=TEXT", help="answers with STATUS must hold TEXT"
+    )
     args = parser.parse_args(argv)
     result = run(
         args.url,
@@ -208,6 +232,8 @@ def main(argv=None) -> int:
         cafile=args.cafile,
         timeout=args.timeout,
         rate=args.rate,
+        host=args.host,
+        expect=dict(item.split("=", 1) for item in args.expect),
     )
     json.dump(result, sys.stdout, indent=2)
     sys.stdout.write("\n")

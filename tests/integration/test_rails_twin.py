@@ -9,15 +9,19 @@ stack's own lb:
   rolling deploy of a new release, a rollback and a config change (environment and workers: the
   app servers restart, one web server at a time out of the lb) fail no request; a web server
   whose app server stops is marked down by the lb while requests keep succeeding, and comes back;
-- blog (built with Unicorn): switching the app servers to Puma through deploy.yml fails no
-  request, and configure.yml agrees; switching back to Unicorn through site.yml fails none.
+- blog (built with Unicorn, and sorry servers): switching the app servers to Puma through
+  deploy.yml fails no request, and configure.yml agrees; switching back to Unicorn through
+  site.yml fails none; maintenance on and off (playbooks/maintenance.yml) under load on both its
+  domains: every answer the app's or the sorry page, the sorry page on any path while on.
 Last, blog is torn down while shop is loaded: nothing of blog is left, shop fails no request.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
+import http.client
 import json
+import random
 import shutil
 import socket
 import ssl
@@ -25,6 +29,7 @@ import subprocess
 import sys
 import threading
 import urllib.error
+import urllib.parse
 import urllib.request
 
 import pytest
@@ -41,6 +46,8 @@ DEPLOY = ROOT / "playbooks" / "rails" / "deploy.yml"
 CONFIGURE = ROOT / "playbooks" / "rails" / "configure.yml"
 ROLLBACK = ROOT / "playbooks" / "rails" / "rollback.yml"
 TEARDOWN = ROOT / "playbooks" / "teardown.yml"
+MAINTENANCE = ROOT / "playbooks" / "maintenance.yml"
+SORRY_TEXT = "ただいまメンテナンス中です"  # on the sorry page (roles/sorry_pages/files/pages/index.html)
 LOCAL = ROOT / "inventories" / "local"
 
 pytestmark = [
@@ -75,15 +82,18 @@ class Loaded:
 
     WORKERS, RATE = 4, 4
 
-    def __init__(self, url: str):
-        self.url, self.stop = url, threading.Event()
+    def __init__(self, url: str, **options):
+        # options: load.run's host, ok_status and expect (e.g. maintenance: 200 or the sorry page's 503)
+        self.url, self.stop, self.options = url, threading.Event(), options
         self.result: dict = {}
         self.thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self):
         # 30 s per request: a failure counted here is a refusal or an error status, not a slow
         # answer on a busy machine (p99 is 50-300 ms here)
-        self.result = load.run(self.url, 1800, self.WORKERS, insecure=True, timeout=30, stop=self.stop, rate=self.RATE)
+        self.result = load.run(
+            self.url, 1800, self.WORKERS, insecure=True, timeout=30, stop=self.stop, rate=self.RATE, **self.options
+        )
 
     def __enter__(self):
         self.thread.start()
@@ -135,15 +145,20 @@ def wait_for(predicate, seconds: float, what: str):
     pytest.fail(f"timed out after {seconds:.0f} s waiting for {what}")
 
 
-def build(emulator, tmp_path, stack: str, **overrides) -> dict:
-    """A rails stack built by site.yml into `emulator` and twinned, its state under tmp_path. The
-    caller removes its twin. site.yml is asserted here: it ends with a post and its image read
-    back through the lb. Returns the stack's name, env, extra vars, ports, outputs and url."""
-    ports = {
+def twin_ports() -> dict[str, int]:
+    """Free ports on 127.0.0.1 for a twin's published ports (its bastion's SSH, its lb)."""
+    return {
         "twin_bastion_ssh_port": _free_port(),
         "twin_lb_http_port": _free_port(),
         "twin_lb_https_port": _free_port(),
     }
+
+
+def build(emulator, tmp_path, stack: str, **overrides) -> dict:
+    """A rails stack built by site.yml into `emulator` and twinned, its state under tmp_path. The
+    caller removes its twin. site.yml is asserted here: it ends with a post and its image read
+    back through the lb. Returns the stack's name, env, extra vars, ports, outputs and url."""
+    ports = twin_ports()
     extra = {
         "webstack_name": stack,
         "webstack_state_dir": str(tmp_path / "state"),
@@ -151,7 +166,9 @@ def build(emulator, tmp_path, stack: str, **overrides) -> dict:
         **ports,
     }
     env = dict(emulator.env, WEBSTACK_BASE_IMAGE_REF=BASE_IMAGE)
-    site = run_playbook(SITE, "-i", str(LOCAL), env=env, extra_vars={**extra, **overrides}, timeout=3600)
+    # the overrides stay in every later run's extra vars (a teardown needs sorry_pages_domains too)
+    extra.update(overrides)
+    site = run_playbook(SITE, "-i", str(LOCAL), env=env, extra_vars=extra, timeout=3600)
     assert site.rc == 0, f"{stack}: {site.output[-8000:]}"  # site.yml: 5-10 min here; the bound is a hang guard
     assert "A post with an image was created through the load balancer and read back" in site.output
     outputs = json.loads((tmp_path / "state" / stack / "outputs.json").read_text())
@@ -317,6 +334,88 @@ def switch_app_servers(twin: dict) -> None:
         assert states == ["active", "inactive"], f"{host}: unicorn, puma {states}"
 
 
+def request(url: str, host: str, path: str, headers: dict | None = None) -> tuple[int, http.client.HTTPMessage, bytes]:
+    """GET url's address with this Host and path (the twin's lb on 127.0.0.1, or a container's
+    address): the status, the headers (names in any case) and the body."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme == "https":
+        conn = http.client.HTTPSConnection(parts.hostname, parts.port, timeout=30, context=_context())
+    else:
+        conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+    try:
+        conn.request("GET", path, headers={"Host": host, **(headers or {})})
+        response = conn.getresponse()
+        return response.status, response.headers, response.read()
+    finally:
+        conn.close()
+
+
+def maintenance_on_and_off(twin: dict) -> None:
+    """Built with sorry servers (sorry_pages_domains: the stack's domain and its www name):
+    maintenance on, then off, each under load on both domains, every answer the app's own or the
+    sorry page with 503 (0 errors, 0 other statuses); a second on and off change nothing; while
+    on, 20 random paths on each domain get the sorry page with Retry-After, a health check on any
+    path gets the sorry server's 200 GIF, plain HTTP is redirected to HTTPS."""
+    stack, env, extra, url = twin["stack"], twin["env"], twin["extra"], twin["url"]
+    domains = [twin["outputs"]["domain"], "www." + twin["outputs"]["domain"]]
+    http_url = f"http://127.0.0.1:{twin['ports']['twin_lb_http_port']}"
+    either = {"ok_status": (200, 503), "expect": {503: SORRY_TEXT}}
+
+    def switch(state: str):
+        with (
+            Loaded(url + "/posts", host=domains[0], **either) as one,
+            Loaded(url + "/", host=domains[1], **either) as two,
+        ):
+            run = run_playbook(MAINTENANCE, "-i", str(LOCAL), env=env, extra_vars={**extra, "maintenance": state})
+        assert run.rc == 0, run.output[-8000:]
+        for name, loaded in ((domains[0], one), (domains[1], two)):
+            print(f"\n{stack}: maintenance={state} under load on {name}: {json.dumps(loaded.result)}")
+            loaded.assert_no_failure()
+        again = run_playbook(MAINTENANCE, "-i", str(LOCAL), env=env, extra_vars={**extra, "maintenance": state})
+        assert again.rc == 0 and again.recap("localhost")["changed"] == 0, again.output[-6000:]
+
+    switch("on")
+    rng = random.Random(stack)
+    for name in domains:
+        for _ in range(20):
+            path = "/" + "/".join(
+                rng.choice(["posts", "a", "%E3%81%82", "x.css", "deep"]) for _ in range(rng.randint(1, 4))
+            )
+            status, headers, body = request(url, name, path + ("?q=1" if rng.random() < 0.3 else ""))
+            assert status == 503 and SORRY_TEXT in body.decode(), (name, path, status, body[:200])
+            assert headers.get("Retry-After") == "3600", (name, path, headers)
+        status, headers, _ = request(http_url, name, "/posts")
+        # the lb's redirect to 443: the twin's 443 is published on twin_lb_https_port
+        location = f"https://{name}:{twin['ports']['twin_lb_https_port']}/posts"
+        assert status == 301 and headers["Location"] == location, (status, headers)
+    # the sorry server's own health check answer, on any path, straight to it (as the lb's checks go)
+    sorry_ip = subprocess.run(
+        ["docker", "inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}", f"{stack}-sorry-1"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()[0]
+    checked = subprocess.run(
+        [
+            "docker",
+            "exec",
+            f"{stack}-lb",
+            "python3",
+            "-c",
+            "import http.client,sys; c=http.client.HTTPConnection(sys.argv[1], 80, timeout=10);"
+            " c.request('GET', '/any/health-check/path'); r=c.getresponse(); b=r.read();"
+            " print(r.status, r.getheader('Content-Type'), b[:6])",
+            sorry_ip,
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert checked.stdout.split()[:2] == ["200", "image/gif"], checked.stdout + checked.stderr
+    switch("off")
+    status, body = get(url + "/up")
+    assert status == 200 and body.startswith("ok "), body
+
+
 def test_two_rails_stacks_deploy_switch_and_tear_down_without_a_failed_request(tmp_path):
     """Two rails stacks, shop (Puma) and blog (Unicorn), built by site.yml into one emulator and
     twinned at once, each with its own load balancer. Side by side (two threads, each driving its
@@ -336,7 +435,18 @@ def test_two_rails_stacks_deploy_switch_and_tear_down_without_a_failed_request(t
         with running_emulator(tmp_path, MOTO_ACM_VALIDATION_WAIT="1") as emulator:
             with concurrent.futures.ThreadPoolExecutor(2) as pool:
                 shop_run = pool.submit(run, "shop", lambda t: deploy_and_roll_back(t, tmp_path / "shop"))
-                blog_run = pool.submit(run, "blog", switch_app_servers, rails_app_server="unicorn")
+                blog_run = pool.submit(
+                    run,
+                    "blog",
+                    lambda t: (switch_app_servers(t), maintenance_on_and_off(t)),
+                    rails_app_server="unicorn",
+                    # sorry servers for maintenance mode: the stack's domain and its www name
+                    sorry_pages_domains=[
+                        {"name": f"{stacks['blog']}.kumo-webstack.example"},
+                        {"name": f"www.{stacks['blog']}.kumo-webstack.example"},
+                    ],
+                    webstack_sorry_count=1,
+                )
                 shop, blog = shop_run.result(), blog_run.result()
             assert shop["url"] != blog["url"]
 

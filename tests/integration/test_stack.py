@@ -86,11 +86,24 @@ def stack_leftovers(emulator: Emulator, stack: str) -> dict[str, list[str]]:
         if group["DBParameterGroupName"].startswith(f"{stack}-"):
             found["rds"].append(group["DBParameterGroupName"])
 
+    # the stack's region, and us-east-1 (CloudFront's certificates: the sorry pages')
     found["acm"] = [
         c["CertificateArn"]
-        for c in acm.list_certificates()["CertificateSummaryList"]
-        if _tag_dict(acm.list_tags_for_certificate(CertificateArn=c["CertificateArn"]).get("Tags")).get("Stack")
+        for client in (acm, emulator.client("acm", region="us-east-1"))
+        for c in client.list_certificates()["CertificateSummaryList"]
+        if _tag_dict(client.list_tags_for_certificate(CertificateArn=c["CertificateArn"]).get("Tags")).get("Stack")
         == stack
+    ]
+    cloudfront = emulator.client("cloudfront")
+    found["cloudfront"] = [
+        d["Id"]
+        for d in cloudfront.list_distributions()["DistributionList"].get("Items", [])
+        if _tag_dict(cloudfront.list_tags_for_resource(Resource=d["ARN"])["Tags"].get("Items")).get("Stack") == stack
+    ]
+    found["cloudfront"] += [
+        o["Id"]
+        for o in cloudfront.list_origin_access_controls()["OriginAccessControlList"].get("Items", [])
+        if o["Name"].startswith(f"{stack}-")
     ]
     found["route53"] = []
     for zone in route53.list_hosted_zones()["HostedZones"]:

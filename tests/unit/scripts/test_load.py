@@ -20,6 +20,8 @@ class Handler(BaseHTTPRequestHandler):
     def do_GET(self):  # noqa: N802 (http.server's name)
         status = 500 if self.path.startswith("/broken") else 200
         body = b"ok"
+        if self.path.startswith("/host"):  # answers 503 with the Host it was sent, as a sorry server would
+            status, body = 503, f"sorry: {self.headers['Host']}".encode()
         self.send_response(status)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
@@ -51,6 +53,22 @@ def test_unexpected_status_counts_as_failure(server):
     result = load.run(server + "/broken", seconds=120, workers=2, requests=10)
     assert result["ok"] == 0 and result["failed"] == 10
     assert result["failures"] == {"HTTP 500": 10}
+
+
+def test_host_header_and_expected_bodies(server):
+    sorry = load.run(
+        server + "/host",
+        120,
+        2,
+        requests=6,
+        ok_status=(200, 503),
+        host="www.example.com",
+        expect={503: "sorry: www.example.com"},
+    )
+    assert sorry["ok"] == 6 and sorry["failed"] == 0 and sorry["statuses"] == {"503": 6}
+    # a 503 that is not the expected page (another Host) fails
+    other = load.run(server + "/host", 120, 1, requests=3, ok_status=(200, 503), expect={503: "sorry: www.example.com"})
+    assert other["failed"] == 3 and other["failures"] == {"HTTP 503 without the expected body": 3}
 
 
 def test_refused_connections_count_as_failures_and_time_bounds_the_run():

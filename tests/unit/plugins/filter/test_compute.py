@@ -1,10 +1,8 @@
 from __future__ import annotations
 
 import copy
-from pathlib import Path
 
 import pytest
-import yaml
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.kumo.webstack.plugins.filter.compute import (
@@ -12,6 +10,8 @@ from ansible_collections.kumo.webstack.plugins.filter.compute import (
     compute_hosts,
     compute_instance_outputs,
 )
+
+from ...manifest import render_manifest
 
 RAILS = [
     {
@@ -42,15 +42,24 @@ SGS = {"bastion": "sg-0b", "web": "sg-0e", "chat": "sg-0c"}
 
 
 def test_the_rails_manifest_matches_these_groups():
-    manifest = Path(__file__).resolve().parents[4] / "playbooks" / "rails" / "vars" / "kind.yml"
-    groups = yaml.safe_load(manifest.read_text())["compute_instance_groups"]
-    knobs = {
-        "{{ compute_bastion_instance_type }}": "t3.micro",
-        "{{ compute_web_instance_type }}": "t3.small",
-        "{{ compute_web_count }}": "2",
+    groups = render_manifest("rails", "compute_instance_groups")
+    # RAILS has the web count as a string, as -e gives it
+    assert [{**g, "count": str(g["count"])} if g["name"] == "web" else g for g in groups] == RAILS
+    assert compute_group_errors(groups) == []
+
+
+def test_the_rails_manifest_with_sorry_servers_adds_their_group():
+    groups = render_manifest(
+        "rails", "compute_instance_groups", sorry_pages_domains=[{"name": "www.example.com"}], webstack_sorry_count=1
+    )
+    assert [g["name"] for g in groups[:2]] == ["bastion", "web"]
+    assert groups[2] == {
+        "name": "sorry",
+        "count": 1,
+        "subnet_tier": "private",
+        "instance_type": "t3.micro",
+        "security_groups": ["sorry"],
     }
-    groups = [{k: knobs.get(v, v) if isinstance(v, str) else v for k, v in g.items()} for g in groups]
-    assert groups == RAILS
     assert compute_group_errors(groups) == []
 
 

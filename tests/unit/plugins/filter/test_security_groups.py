@@ -1,13 +1,13 @@
 from __future__ import annotations
 
 import copy
-from pathlib import Path
 
 import pytest
-import yaml
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.kumo.webstack.plugins.filter.security_groups import security_group_errors, security_group_rules
+
+from ...manifest import render_manifest
 
 ADMIN = ["203.0.113.10/32"]
 CHAT = [
@@ -35,26 +35,8 @@ def test_a_valid_list_has_no_errors():
     assert security_group_errors(CHAT) == []
 
 
-KNOBS = {
-    "{{ security_groups_alb_ingress_cidrs }}": ["0.0.0.0/0"],
-    "{{ security_groups_alb_ingress_ipv6_cidrs }}": ["::/0"],
-    "{{ security_groups_web_app_port }}": 80,
-    "{{ security_groups_db_port }}": 3306,
-}
-
-
-def _render(value):
-    """The manifest's data with the knobs it refers to at their defaults."""
-    if isinstance(value, dict):
-        return {k: _render(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_render(v) for v in value]
-    return KNOBS.get(value, value) if isinstance(value, str) else value
-
-
 def test_the_rails_manifest_is_valid():
-    manifest = Path(__file__).resolve().parents[4] / "playbooks" / "rails" / "vars" / "kind.yml"
-    groups = _render(yaml.safe_load(manifest.read_text())["security_groups_groups"])
+    groups = render_manifest("rails", "security_groups_groups")
     assert [g["name"] for g in groups] == ["alb", "web", "bastion", "db"]
     assert security_group_errors(groups, ADMIN) == []
     ids = {"alb": "sg-a", "web": "sg-w", "bastion": "sg-b", "db": "sg-d"}
@@ -71,6 +53,17 @@ def test_the_rails_manifest_is_valid():
         "rules_egress": [],
     }
     assert len(security_group_rules(groups[0], ids)["rules"]) == 4
+
+
+def test_the_rails_manifest_with_sorry_servers_is_valid():
+    groups = render_manifest("rails", "security_groups_groups", sorry_pages_domains=[{"name": "www.example.com"}])
+    assert [g["name"] for g in groups] == ["alb", "web", "bastion", "db", "sorry"]
+    assert security_group_errors(groups, ADMIN) == []
+    ids = {"alb": "sg-a", "web": "sg-w", "bastion": "sg-b", "db": "sg-d", "sorry": "sg-s"}
+    # the ALB may reach the sorry servers on 80 (besides the web hosts); they take HTTP from it only
+    assert [r["group_id"] for r in security_group_rules(groups[0], ids)["rules_egress"]] == ["sg-w", "sg-s"]
+    sorry_in = security_group_rules(groups[4], ids)["rules"]
+    assert [(r["from_port"], r["group_id"]) for r in sorry_in] == [(80, "sg-a"), (22, "sg-b")]
 
 
 def with_change(change):
