@@ -74,7 +74,7 @@ def sorry_zone_id(zones, subdomain):
             continue
         zone_name = str(zone.get("Name", "")).lower()
         if zone_name and (name == zone_name or name.endswith("." + zone_name)) and len(zone_name) > len(best[0]):
-            best = (zone_name, str(zone.get("Id", "")).split("/")[-1])
+            best = (zone_name, str(zone.get("Id", "")).rsplit("/", maxsplit=1)[-1])
     return best[1]
 
 
