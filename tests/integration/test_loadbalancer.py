@@ -18,6 +18,7 @@ PLAYBOOKS = ROOT / "tests" / "integration" / "playbooks"
 PROVISION = PLAYBOOKS / "loadbalancer.yml"
 TEARDOWN = PLAYBOOKS / "loadbalancer_teardown.yml"
 ALONE = PLAYBOOKS / "loadbalancer_alone.yml"
+MAINTENANCE = ROOT / "playbooks" / "maintenance.yml"
 POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 
 pytestmark = pytest.mark.emulator
@@ -226,6 +227,45 @@ def test_load_balancer_is_built_idempotent_truthful_and_torn_down(emulator, shar
     targets = elbv2.describe_target_health(TargetGroupArn=tg["TargetGroupArn"])["TargetHealthDescriptions"]
     assert [t["Target"]["Id"] for t in targets] == web_ids[:1]
     assert drop.changed == 1, drop.output[-6000:]
+
+    # ---- maintenance on a stack without sorry servers (playbooks/maintenance.yml, no twin): a
+    # rule at priority 1 answers every path with a fixed 503 and the inline page; off removes it;
+    # each way twice, the second changing nothing
+    state = tmp_path / stack
+    state.mkdir()
+    (state / "outputs.json").write_text(
+        json.dumps(
+            {
+                "stack": stack,
+                "kind": "rails",
+                "region": "ap-northeast-1",
+                "parts": {"loadbalancer": "loadbalancer"},
+                "loadbalancer": outputs,
+            }
+        )
+    )
+    switch = {"webstack_name": stack, "webstack_state_dir": str(tmp_path), "webstack_twin": False}
+    for state_wanted, changes in (("on", 1), ("on", 0), ("off", 1), ("off", 0)):
+        run = run_playbook(MAINTENANCE, env=emulator.env, extra_vars={**switch, "maintenance": state_wanted})
+        assert run.rc == 0 and run.changed == changes, (state_wanted, run.output[-6000:])
+        rules = [
+            r for r in elbv2.describe_rules(ListenerArn=listeners[443]["ListenerArn"])["Rules"] if not r["IsDefault"]
+        ]
+        if state_wanted == "on":
+            (rule,) = rules
+            assert rule["Priority"] == "1"
+            assert rule["Conditions"][0]["PathPatternConfig"]["Values"] == ["/*"]
+            (action,) = rule["Actions"]
+            fixed = action["FixedResponseConfig"]
+            assert (action["Type"], fixed["StatusCode"], fixed["ContentType"]) == ("fixed-response", "503", "text/html")
+            assert "ただいまメンテナンス中です" in fixed["MessageBody"] and len(fixed["MessageBody"]) <= 1024
+            tags = {
+                t["Key"]: t["Value"]
+                for t in elbv2.describe_tags(ResourceArns=[rule["RuleArn"]])["TagDescriptions"][0]["Tags"]
+            }
+            assert tags["Stack"] == stack and tags["ManagedBy"] == "kumo.webstack.maintenance"
+        else:
+            assert rules == []
 
     # ---- teardown: records, then the protected ALB (protection lifted), then the target group;
     # the test zone is deleted after it, which fails while an alias record is left in it

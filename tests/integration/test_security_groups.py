@@ -269,14 +269,14 @@ MISSING = (
     "webstack_admin_cidrs (security_groups_admin_cidrs) must list the CIDRs allowed to SSH to the bastion,"
     """ e.g. -e '{"webstack_admin_cidrs": ["203.0.113.10/32"]}'"""
 )
-# the rails groups as the manifest has them (their knobs are templated in each case's play)
-RAILS_GROUPS = yaml.safe_load((ROOT / "playbooks" / "rails" / "vars" / "kind.yml").read_text())[
-    "security_groups_groups"
-]
+# the rails groups as the manifest has them, with the manifest's own data they are made of
+# (templated in each case's play, as are the knobs they refer to)
+RAILS_MANIFEST = yaml.safe_load((ROOT / "playbooks" / "rails" / "vars" / "kind.yml").read_text())
 BAD_BASE = {
     "webstack_name": "sgbad",
     "security_groups_vpc_id": "vpc-0123456789abcdef0",
-    "security_groups_groups": RAILS_GROUPS,
+    **{key: value for key, value in RAILS_MANIFEST.items() if key.startswith("__rails")},
+    "security_groups_groups": RAILS_MANIFEST["security_groups_groups"],
 }
 # A bare inventory: the local one sets webstack_admin_cidrs, so "unset" could not be tested.
 INVENTORY = ROOT / "tests" / "integration" / "inventory.yml"
