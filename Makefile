@@ -24,7 +24,7 @@ export MOLECULE_GLOB := molecule/*/molecule.yml
 
 .PHONY: help venv demo down test test-lint test-sanity test-unit test-integration test-molecule test-apps \
         emulator-up emulator-down docker image build clean readmes teardown bench bench-provision \
-        maintenance-on maintenance-off \
+        maintenance-on maintenance-off test-sorry \
         test-chat chat-deps bench-chat
 
 help: ## List the targets
@@ -114,7 +114,15 @@ test-unit: venv ## Unit tests (no emulator, no containers), on both cores
 # when it is missing (a bare `pytest tests/integration` skips them instead).
 test-integration: venv image ## Playbooks and modules against the embedded emulator (parallel workers)
 	export WEBSTACK_BASE_IMAGE_REF=$$(scripts/build-base-image.sh); \
-	  pytest -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder --durations=25 tests/integration
+	  pytest -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder --durations=25 -m "not sorry_stack" tests/integration
+
+# Not in make test yet: with them it took over 45 minutes (issue 14's closing note). The sorry
+# pages role alone, a sorry stack end to end, and the rails e2e test with maintenance on and off
+# under load on blog (WEBSTACK_E2E_SORRY=1).
+test-sorry: venv image ## The sorry stack's end-to-end tests (seed 003), about 25 minutes
+	export WEBSTACK_BASE_IMAGE_REF=$$(scripts/build-base-image.sh) WEBSTACK_E2E_SORRY=1; \
+	  pytest -n 2 --dist loadgroup -m "" tests/integration/test_sorry_pages.py tests/integration/test_sorry_twin.py \
+	  tests/integration/test_rails_twin.py
 
 docker: ## Make sure a Docker engine is running (installs Debian's docker.io as root)
 	@scripts/ensure-docker.sh

@@ -21,6 +21,7 @@ from __future__ import annotations
 import concurrent.futures
 import http.client
 import json
+import os
 import random
 import shutil
 import socket
@@ -435,17 +436,25 @@ def test_two_rails_stacks_deploy_switch_and_tear_down_without_a_failed_request(t
         with running_emulator(tmp_path, MOTO_ACM_VALIDATION_WAIT="1") as emulator:
             with concurrent.futures.ThreadPoolExecutor(2) as pool:
                 shop_run = pool.submit(run, "shop", lambda t: deploy_and_roll_back(t, tmp_path / "shop"))
+                # with WEBSTACK_E2E_SORRY=1 (make test-sorry; not in make test yet, for CI's time)
+                # blog also has sorry servers and goes into maintenance and out of it under load
+                sorry = (
+                    {
+                        "sorry_pages_domains": [
+                            {"name": f"{stacks['blog']}.kumo-webstack.example"},
+                            {"name": f"www.{stacks['blog']}.kumo-webstack.example"},
+                        ],
+                        "webstack_sorry_count": 1,
+                    }
+                    if os.environ.get("WEBSTACK_E2E_SORRY") == "1"
+                    else {}
+                )
                 blog_run = pool.submit(
                     run,
                     "blog",
-                    lambda t: (switch_app_servers(t), maintenance_on_and_off(t)),
+                    lambda t: (switch_app_servers(t), maintenance_on_and_off(t) if sorry else None),
                     rails_app_server="unicorn",
-                    # sorry servers for maintenance mode: the stack's domain and its www name
-                    sorry_pages_domains=[
-                        {"name": f"{stacks['blog']}.kumo-webstack.example"},
-                        {"name": f"www.{stacks['blog']}.kumo-webstack.example"},
-                    ],
-                    webstack_sorry_count=1,
+                    **sorry,
                 )
                 shop, blog = shop_run.result(), blog_run.result()
             assert shop["url"] != blog["url"]

@@ -19,7 +19,8 @@ PAGES = ROOT / "roles" / "sorry_pages" / "files" / "pages"
 ACCOUNT = "123456789012"
 CLOUDFRONT_ZONE = "Z2FDTNDATAQYW2"
 
-pytestmark = pytest.mark.emulator
+# not in make test yet (CI's time): make test-sorry runs it
+pytestmark = [pytest.mark.emulator, pytest.mark.sorry_stack]
 
 
 def _tags(client, arn) -> dict[str, str]:
