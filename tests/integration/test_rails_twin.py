@@ -23,12 +23,14 @@ import http.client
 import json
 import os
 import random
+import re
 import shutil
 import socket
 import ssl
 import subprocess
 import sys
 import threading
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -83,9 +85,11 @@ class Loaded:
 
     WORKERS, RATE = 4, 4
 
-    def __init__(self, url: str, **options):
-        # options: load.run's host, ok_status and expect (e.g. maintenance: 200 or the sorry page's 503)
-        self.url, self.stop, self.options = url, threading.Event(), options
+    def __init__(self, url: str, stack: str | None = None, **options):
+        # options: load.run's host, ok_status and expect (e.g. maintenance: 200 or the sorry page's 503);
+        # stack: whose lb and web servers to read the logs of when a request failed
+        self.url, self.stack, self.stop, self.options = url, stack, threading.Event(), options
+        self.since = ""
         self.result: dict = {}
         self.thread = threading.Thread(target=self._run, daemon=True)
 
@@ -97,6 +101,7 @@ class Loaded:
         )
 
     def __enter__(self):
+        self.since = str(int(time.time()))
         self.thread.start()
         return self
 
@@ -105,9 +110,35 @@ class Loaded:
         self.thread.join(120)
 
     def assert_no_failure(self):
-        assert self.result["failed"] == 0, self.result
+        assert self.result["failed"] == 0, f"{self.result}\n{self.evidence()}"
         # paced at 16 a second, a deploy of a minute or more sends hundreds; 20 proves it ran
         assert self.result["ok"] > 20, self.result
+
+    def evidence(self) -> str:
+        """Where failed requests came from: the lb's log since the load started (HAProxy's status
+        and termination state name the side that failed), the end of each web server's nginx
+        error log and what its app server logged about its workers."""
+        if not self.stack:
+            return ""
+        logs = subprocess.run(
+            ["docker", "logs", "--since", self.since, f"{self.stack}-lb"], capture_output=True, text=True
+        )
+        # HAProxy logs only abnormal requests (option dontlog-normal), and its servers' changes of state
+        wanted = re.compile(r" [45]\d\d \d+ |Server ")
+        lines = [line for line in (logs.stdout + logs.stderr).splitlines() if wanted.search(line)]
+        parts = [f"lb log, failed requests and server states ({len(lines)} lines):", *lines[-60:]]
+        # and the app server's own word on its workers (a worker killed for a timeout, a restart)
+        script = (
+            "tail -n 20 /var/log/nginx/error.log; echo '-- app server:'; "
+            f"journalctl --no-pager -o short-iso --since @{self.since} -u sample-puma -u sample-unicorn"
+            " | grep -iE 'timed out|terminat|kill|error|fail|booted|phased|restart' | tail -n 30"
+        )
+        for host in ("web-1", "web-2"):
+            tail = subprocess.run(
+                ["docker", "exec", f"{self.stack}-{host}", "sh", "-c", script], capture_output=True, text=True
+            )
+            parts += [f"{host} nginx error log:", tail.stdout + tail.stderr]
+        return "\n".join(parts)
 
 
 def active(stack: str, host: str, *units: str) -> list[str]:
@@ -248,7 +279,7 @@ def deploy_and_roll_back(twin: dict, tmp_path) -> None:
     shutil.copytree(ROOT / "apps" / "rails_sample", app2, ignore=shutil.ignore_patterns("tmp", "log"))
     robots = app2 / "public" / "robots.txt"
     robots.write_text(robots.read_text() + "# release 2\n")
-    with Loaded(url + "/posts") as during_deploy:
+    with Loaded(url + "/posts", stack) as during_deploy:
         deploy = run_playbook(
             DEPLOY, "-i", str(LOCAL), env=env, extra_vars={**extra, "rails_app_source_path": str(app2)}
         )
@@ -259,7 +290,7 @@ def deploy_and_roll_back(twin: dict, tmp_path) -> None:
     assert second_revision != first_revision
 
     # ---- a rollback under load: no failed request, the first release answers again
-    with Loaded(url + "/posts") as during_rollback:
+    with Loaded(url + "/posts", stack) as during_rollback:
         back = run_playbook(
             ROLLBACK, "-i", str(LOCAL), env=env, extra_vars={**extra, "rails_app_rollback_to": first_revision}
         )
@@ -276,7 +307,7 @@ def deploy_and_roll_back(twin: dict, tmp_path) -> None:
     # a third Puma worker; the same release): each web server leaves the lb for the restart, 0 failed
     before = {web: puma_process(web) for web in webs}
     changed = {**extra, "rails_app_extra_env": {"WEBSTACK_E2E_SETTING": "2"}, "puma_workers": 3}
-    with Loaded(url + "/posts") as during_config:
+    with Loaded(url + "/posts", stack) as during_config:
         config = run_playbook(DEPLOY, "-i", str(LOCAL), env=env, extra_vars=changed)
     assert config.rc == 0, config.output[-8000:]
     print(f"{stack}: config change (environment, workers) under load: {json.dumps(during_config.result)}")
@@ -310,7 +341,7 @@ def switch_app_servers(twin: dict) -> None:
 
     # ---- switching the app servers to Puma through deploy.yml under load: no failed request
     puma = {**extra, "rails_app_server": "puma"}
-    with Loaded(url + "/posts") as during_switch:
+    with Loaded(url + "/posts", stack) as during_switch:
         switch = run_playbook(DEPLOY, "-i", str(LOCAL), env=env, extra_vars=puma)
     assert switch.rc == 0, switch.output[-8000:]
     print(f"\n{stack}: switch to puma (deploy.yml) under load: {json.dumps(during_switch.result)}")
@@ -323,7 +354,7 @@ def switch_app_servers(twin: dict) -> None:
 
     # ---- switching back to Unicorn through site.yml under load
     unicorn = {**extra, "rails_app_server": "unicorn"}
-    with Loaded(url + "/posts") as during_site_switch:
+    with Loaded(url + "/posts", stack) as during_site_switch:
         site_switch = run_playbook(SITE, "-i", str(LOCAL), env=env, extra_vars=unicorn, timeout=3600)
     assert site_switch.rc == 0, site_switch.output[-8000:]
     print(f"{stack}: switch to unicorn (site.yml) under load: {json.dumps(during_site_switch.result)}")
@@ -364,8 +395,8 @@ def maintenance_on_and_off(twin: dict) -> None:
 
     def switch(state: str):
         with (
-            Loaded(url + "/posts", host=domains[0], **either) as one,
-            Loaded(url + "/", host=domains[1], **either) as two,
+            Loaded(url + "/posts", stack, host=domains[0], **either) as one,
+            Loaded(url + "/", stack, host=domains[1], **either) as two,
         ):
             run = run_playbook(MAINTENANCE, "-i", str(LOCAL), env=env, extra_vars={**extra, "maintenance": state})
         assert run.rc == 0, run.output[-8000:]
@@ -463,7 +494,7 @@ def test_two_rails_stacks_deploy_switch_and_tear_down_without_a_failed_request(t
             extra = {**blog["extra"], "twin_state": "absent"}
             gone = run_playbook(ROOT / "playbooks" / "twin.yml", "-i", str(LOCAL), env=blog["env"], extra_vars=extra)
             assert gone.rc == 0, gone.output[-6000:]
-            with Loaded(shop["url"] + "/posts") as during_teardown:
+            with Loaded(shop["url"] + "/posts", shop["stack"]) as during_teardown:
                 down = run_playbook(
                     TEARDOWN,
                     env=blog["env"],
