@@ -169,6 +169,8 @@ def test_whole_stack_is_idempotent_truthful_and_torn_down_keeping_data(slow_emul
     out = json.loads(outputs_file.read_text())
     summary = out["summary"]
     assert out["stack"] == stack and out["domain"] == f"{stack}.kumo-webstack.example"
+    # no sorry pages given: nothing of the shape recorded for the teardown (see the test below)
+    assert out["shape"] == {}, out["shape"]
     assert out["url"] == f"https://{stack}.kumo-webstack.example"
     for key in ("alb_dns_name", "bastion_public_ip", "rds_endpoint", "rds_port", "bucket", "certificate_arn"):
         assert summary[key], key
@@ -319,3 +321,29 @@ def assert_parallel_start(call_log, run):
     assert last_create < first_ready, "a slow resource was awaited before every slow create call was issued"
     # the waits said what they were waiting for while they waited
     assert any("RETRYING" in line and "Wait for" in line for line in run.output.splitlines()), run.output[-4000:]
+
+
+def test_teardown_takes_the_kind_and_shape_from_outputs(emulator, dead_endpoint_env, tmp_path):
+    """A teardown not given the variables that shaped the stack (here sorry pages and sorry
+    servers) takes them from the outputs.json the provision wrote, so it removes what was built;
+    one run as the wrong kind stops before any AWS call, naming the kind to give."""
+    stack = "shape1"
+    extra = stack_vars(stack, tmp_path)
+    state = tmp_path / "state" / stack
+    state.mkdir(parents=True)
+    outputs = state / "outputs.json"
+
+    outputs.write_text(json.dumps({"stack": stack, "kind": "sorry", "parts": {}, "shape": {}}))
+    wrong = run_playbook(TEARDOWN, env=dead_endpoint_env, extra_vars=extra)
+    assert wrong.rc != 0
+    flat = " ".join(wrong.output.split())
+    assert "was provisioned as kind 'sorry' " in flat and "-e webstack_kind=sorry" in flat, wrong.output[-3000:]
+
+    # --check on an account without the stack: every part's removal runs, and changes nothing
+    domains = [{"name": f"{stack}.kumo-webstack.example"}, {"name": f"www.{stack}.kumo-webstack.example"}]
+    recorded = {"stack": stack, "kind": "rails", "parts": {}, "shape": {"sorry_pages_domains": domains}}
+    outputs.write_text(json.dumps(recorded))
+    check = run_playbook(TEARDOWN, "--check", env=emulator.env, extra_vars=extra)
+    assert check.rc == 0, check.output[-6000:]
+    assert "Remove the part, sorry_pages" in check.output, check.output[-6000:]
+    assert check.changed == 0, check.output[-6000:]
