@@ -25,7 +25,7 @@ export MOLECULE_GLOB := molecule/*/molecule.yml
 .PHONY: help venv demo down test test-lint test-sanity test-unit test-integration test-molecule test-apps \
         emulator-up emulator-down docker image build clean readmes teardown bench bench-provision \
         maintenance-on maintenance-off test-sorry \
-        test-chat chat-deps bench-chat
+        test-chat chat-deps bench-chat test-bot
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -95,7 +95,7 @@ emulator-down:
 test: venv ## Run every test
 	$(MAKE) --no-print-directory -O -j2 test-lint test-sanity test-unit
 	$(MAKE) --no-print-directory test-integration
-	$(MAKE) --no-print-directory -Oline -j3 test-molecule test-apps test-chat
+	$(MAKE) --no-print-directory -Oline -j3 test-molecule test-apps test-chat test-bot
 
 test-lint: venv ## yamllint, ansible-lint (production profile), ruff
 	yamllint --strict .
@@ -157,6 +157,20 @@ test-chat: venv chat-deps ## The chat server's tests: protocol, limits, two serv
 
 bench-chat: venv chat-deps ## Two chat servers + Redis here: 200 clients paced and flat out (latency, lost, deliveries/s, profile)
 	python scripts/bench_chat.py
+
+# ---------------------------------------------------------------- the bot (apps/bot)
+BOT_REQS  := apps/bot/requirements.txt apps/bot/requirements-test.txt
+BOT_STAMP := $(VENV)/.bot-requirements-$(shell cat $(BOT_REQS) | sha256sum | cut -c1-12)
+
+$(BOT_STAMP): $(STAMP) $(BOT_REQS)
+	$(BIN)/python -m pip install --quiet $(addprefix -r ,$(BOT_REQS))
+	@rm -f $(VENV)/.bot-requirements-*
+	@touch $@
+
+# Not under tests/ (pytest.ini's testpaths), so test-unit never collects them. In-process and
+# on 127.0.0.1 only: a stand-in Messaging API, SSM from moto, one `python -m kumo_bot`.
+test-bot: venv $(BOT_STAMP) ## The bot's tests: signatures, replies to a stand-in API, secrets from SSM (moto)
+	pytest --durations=5 apps/bot/tests
 
 build: venv ## Build the collection tarball into build/
 	ansible-galaxy collection build --force --output-path build .
