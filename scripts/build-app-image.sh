@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Build one of our apps' images (apps/<app>: its Dockerfile, requirements.txt and its Python
+# package) from our base image (scripts/build-base-image.sh: no registry pull), with wheels
+# downloaded here (this machine's pip reaches PyPI; the build may not). The tag is a hash of the
+# recipe and the package's files, so an image is built once per change. Prints its reference,
+# kumo-webstack/<app>:<hash>.
+#
+#   scripts/build-app-image.sh apps/chat      (apps/chat/image.sh and apps/bot/image.sh call it)
+set -euo pipefail
+
+[ "$#" -eq 1 ] && [ -f "$1/Dockerfile" ] || { echo "usage: $0 apps/<app> (a directory with a Dockerfile)" >&2; exit 2; }
+app=$(cd "$1" && pwd)
+name=$(basename "$app")
+package="$app/kumo_$name"
+[ -d "$package" ] || { echo "$0: $name has no package directory $package" >&2; exit 2; }
+root=$(cd "$(dirname "$0")/.." && pwd)
+base=$("$root/scripts/build-base-image.sh")
+tag=$( { cat "$0" "$app/Dockerfile" "$app/requirements.txt"
+         find "$package" -type f -not -path '*/__pycache__/*' -print0 | sort -z | xargs -0 cat
+         echo "$base"; } | sha256sum | cut -c1-12)
+image="kumo-webstack/$name:$tag"
+
+if ! docker image inspect "$image" >/dev/null 2>&1; then
+  echo "$name: building $image from $base" >&2
+  ctx=$(mktemp -d "/tmp/$name-image.XXXXXX")
+  trap 'rm -rf "$ctx"' EXIT
+  cp -r "$app/Dockerfile" "$app/requirements.txt" "$package" "$ctx/"
+  find "$ctx" -name __pycache__ -prune -exec rm -rf {} +
+  # The images run Debian bookworm's python3 (3.11.2): wheels for that, whatever Python runs
+  # this script (markers dropped: this pip would judge them against its own Python).
+  sed 's/;.*//' "$app/requirements.txt" >"$ctx/wheels.txt"
+  python3 -m pip download --quiet --only-binary=:all: --python-version 3.11.2 --implementation cp \
+    --platform manylinux2014_x86_64 --platform manylinux_2_17_x86_64 --platform manylinux_2_28_x86_64 \
+    -d "$ctx/wheels" -r "$ctx/wheels.txt"
+  docker build --quiet --build-arg "BASE_IMAGE=$base" -t "$image" "$ctx" >/dev/null
+fi
+echo "$image"
