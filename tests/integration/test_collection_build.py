@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from .conftest import ROOT, run_playbook
+from .test_stack import stack_leftovers
 
 BIN = Path(sys.executable).parent
 
@@ -71,8 +72,9 @@ def test_built_collection_installs_and_runs(emulator, tmp_path):
     roles = {path[len(installed) :].split("/")[0] for path in included}
     assert roles >= {"network", "domain", "security_groups", "database", "storage", "compute", "loadbalancer"}
     assert str(ROOT / ".collections") not in up.output
-    vpcs = emulator.client("ec2").describe_vpcs(Filters=[{"Name": "tag:Stack", "Values": ["fromtar"]}])["Vpcs"]
-    assert vpcs == []
+    # nothing created, no outputs written
+    assert stack_leftovers(emulator, "fromtar") == {}
+    assert not list(work.glob(".webstack/fromtar/outputs.json"))
 
     down = run_playbook(
         "kumo.webstack.teardown",
