@@ -450,7 +450,25 @@ def maintenance_on_and_off(twin: dict) -> None:
     assert status == 200 and body.startswith("ok "), body
 
 
-def test_two_rails_stacks_deploy_switch_and_tear_down_without_a_failed_request(tmp_path):
+@pytest.fixture
+def long_pole():
+    """This test is the suite's long pole: under make test it ends last, after its own chain of
+    runs, while the other workers have CPU work left. Its thread (and so the threads, playbooks
+    and load it starts) runs 5 nice levels ahead of the other workers, so the stage ends about
+    when its CPU work does. Where the priority cannot be raised (not root), nothing changes."""
+    before = os.getpriority(os.PRIO_PROCESS, 0)
+    try:
+        os.setpriority(os.PRIO_PROCESS, 0, before - 5)
+    except OSError:
+        pass
+    yield
+    try:
+        os.setpriority(os.PRIO_PROCESS, 0, before)
+    except OSError:
+        pass
+
+
+def test_two_rails_stacks_deploy_switch_and_tear_down_without_a_failed_request(tmp_path, long_pole):
     """Two rails stacks, shop (Puma) and blog (Unicorn), built by site.yml into one emulator and
     twinned at once, each with its own load balancer. Side by side (two threads, each driving its
     own ansible-playbook runs): shop deploys, rolls back and loses an app server; blog switches
