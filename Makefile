@@ -92,12 +92,14 @@ emulator-down:
 # The short stages that leave a core idle run two at a time (-O: each one's output in one piece);
 # integration and Molecule keep both cores busy on their own (the apps' tests beside Molecule made
 # its long scenarios longer: the stage took about 650 s, against about 520 in turn). Any failure
-# fails `make test`.
+# fails `make test`. Each stage prints its wall time (the budget: 45 minutes on a clean clone).
+STAGE = s=$$(date +%s); $(MAKE) --no-print-directory
+TOOK = && echo "make test: stage $(1) took $$(( $$(date +%s) - s )) s"
 test: venv ## Run every test
-	$(MAKE) --no-print-directory -O -j2 test-lint test-sanity test-unit
-	$(MAKE) --no-print-directory test-integration
-	$(MAKE) --no-print-directory test-molecule
-	$(MAKE) --no-print-directory -O -j3 test-apps test-chat test-bot
+	@$(STAGE) -O -j2 test-lint test-sanity test-unit $(call TOOK,lint-sanity-unit)
+	@$(STAGE) test-integration $(call TOOK,integration)
+	@$(STAGE) test-molecule $(call TOOK,molecule)
+	@$(STAGE) -O -j3 test-apps test-chat test-bot $(call TOOK,apps)
 
 test-lint: venv ## yamllint, ansible-lint (production profile), ruff
 	yamllint --strict .

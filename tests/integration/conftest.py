@@ -13,6 +13,7 @@ import re
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from dataclasses import dataclass
@@ -201,15 +202,47 @@ def run_playbook(playbook, *args, env=None, extra_vars=None, cwd=ROOT, timeout=P
     run_env["ANSIBLE_FORCE_COLOR"] = "0"
     run_env["ANSIBLE_NOCOLOR"] = "1"
     started = time.monotonic()
-    proc = subprocess.run(
-        cmd, cwd=cwd, env=run_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=timeout
-    )
+    proc, cpu = _run_measured(cmd, cwd, run_env, timeout)
+    log = os.environ.get("WEBSTACK_TEST_CPU_LOG")
+    if log:  # each run too, beside its test's line (a test's threads run playbooks side by side)
+        line = {
+            "run": Path(playbook).name,
+            "args": [a for a in args if a.startswith("--")],
+            "test": os.environ.get("PYTEST_CURRENT_TEST", "").split(" ")[0],
+            "wall": round(time.monotonic() - started, 1),
+            "cpu": round(cpu, 1),
+        }
+        with open(log, "a") as out:
+            out.write(json.dumps(line) + "\n")
     keep = os.environ.get("WEBSTACK_TEST_PLAYBOOK_LOGS")
     if keep:  # each run's whole output, for profiling (ANSIBLE_CALLBACKS_ENABLED=ansible.posix.profile_tasks)
         name = f"{time.strftime('%H%M%S')}-{os.getpid()}-{Path(playbook).stem}-{time.monotonic() - started:.0f}s.log"
         Path(keep).mkdir(parents=True, exist_ok=True)
         (Path(keep) / name).write_text(" ".join(cmd) + "\n" + proc.stdout)
     return PlaybookRun(rc=proc.returncode, output=proc.stdout)
+
+
+def _run_measured(cmd, cwd, env, timeout) -> tuple[subprocess.CompletedProcess, float]:
+    """subprocess.run's capture and timeout, plus the CPU seconds of this run alone (the process
+    and what it waited for, from wait4: the e2e test runs playbooks in two threads at once)."""
+    timed_out = threading.Event()
+    with subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as proc:
+
+        def kill():
+            timed_out.set()
+            proc.kill()
+
+        timer = threading.Timer(timeout, kill)
+        timer.start()
+        try:
+            output = proc.stdout.read()
+            _, status, usage = os.wait4(proc.pid, 0)
+        finally:
+            timer.cancel()
+        proc.returncode = os.waitstatus_to_exitcode(status)
+    if timed_out.is_set():
+        raise subprocess.TimeoutExpired(cmd, timeout, output=output)
+    return subprocess.CompletedProcess(cmd, proc.returncode, output), usage.ru_utime + usage.ru_stime
 
 
 @pytest.fixture
