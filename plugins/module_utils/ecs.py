@@ -21,8 +21,7 @@ from ansible_collections.amazon.aws.plugins.module_utils.errors import AWSErrorH
 from ansible_collections.amazon.aws.plugins.module_utils.exceptions import AnsibleAWSError
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 
-# datetime.UTC needs Python 3.11; modules also run on older target Pythons.
-UTC = datetime.timezone.utc  # noqa: UP017
+from ansible_collections.kumo.webstack.plugins.module_utils.dates import UTC, date_text
 
 # How many of the service's events are returned (newest first).
 EVENTS = 10
@@ -340,17 +339,6 @@ def rollout_state(service, target_health, stopped_tasks):
 # ---------------------------------------------------------------------------------------------
 # Output (snake_case)
 # ---------------------------------------------------------------------------------------------
-
-
-def date_text(value):
-    """ISO 8601 in UTC ("2025-01-01T00:00:00Z"), or None."""
-    if value is None:
-        return None
-    if isinstance(value, datetime.datetime):
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=UTC)
-        return value.astimezone(UTC).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return str(value)
 
 
 def _strategy(strategy):

@@ -27,8 +27,7 @@ from ansible_collections.amazon.aws.plugins.module_utils.exceptions import Ansib
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 from ansible_collections.amazon.aws.plugins.module_utils.waiter import BaseWaiterFactory, custom_waiter_config
 
-# datetime.UTC needs Python 3.11; modules also run on older target Pythons.
-UTC = datetime.timezone.utc  # noqa: UP017
+from ansible_collections.kumo.webstack.plugins.module_utils.dates import UTC, date_text
 
 # What AWS applies to a target that is created without a retry policy.
 DEFAULT_MAXIMUM_EVENT_AGE_IN_SECONDS = 86400
@@ -268,16 +267,6 @@ def _canonical_input(value):
         return value
 
 
-def _date_text(value):
-    if value is None:
-        return None
-    if isinstance(value, datetime.datetime):
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=UTC)
-        return value.astimezone(UTC).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return str(value)
-
-
 # ---------------------------------------------------------------------------------------------
 # Definitions: what CreateSchedule / UpdateSchedule take (besides Name and GroupName)
 # ---------------------------------------------------------------------------------------------
@@ -400,7 +389,7 @@ def comparable(definition):
     result = copy.deepcopy(definition)
     for key in ("StartDate", "EndDate"):
         if key in result:
-            result[key] = _date_text(result[key])
+            result[key] = date_text(result[key])
     target = result.get("Target")
     if target and "Input" in target:
         target["Input"] = _canonical_input(target["Input"])
@@ -422,5 +411,5 @@ def schedule_for_output(schedule):
     result = copy.deepcopy(schedule)
     for key in ("StartDate", "EndDate", "CreationDate", "LastModificationDate"):
         if key in result:
-            result[key] = _date_text(result[key])
+            result[key] = date_text(result[key])
     return result

@@ -390,14 +390,6 @@ def test_recent_stopped_tasks_newest_first_of_this_service():
 # --- output ---------------------------------------------------------------------------------
 
 
-def test_date_text():
-    assert ecs.date_text(None) is None
-    assert ecs.date_text(datetime.datetime(2025, 1, 4, 17, 0, 0, 500000, tzinfo=UTC)) == "2025-01-04T17:00:00Z"
-    tokyo = datetime.timezone(datetime.timedelta(hours=9))
-    assert ecs.date_text(datetime.datetime(2025, 1, 4, 17, 0, 0, tzinfo=tokyo)) == "2025-01-04T08:00:00Z"
-    assert ecs.date_text(datetime.datetime(2025, 1, 4, 8, 0, 0)) == "2025-01-04T08:00:00Z"
-
-
 def test_service_and_deployment_output():
     svc = service(deployment())
     assert ecs.service_for_output(svc) == {
