@@ -67,7 +67,7 @@ CASES = [
     pytest.param({"network_subnet_prefix": 30}, "network_subnet_prefix must be at most 28", id="prefix-too-long"),
     pytest.param(
         {"network_nat_gateway_mode": "triple"},
-        "value of network_nat_gateway_mode must be one of: single, per_az, got: triple",
+        "value of network_nat_gateway_mode must be one of: single, per_az, none, got: triple",
         id="argspec-choice",
     ),
     pytest.param({"network_subnet_prefix": "wide"}, "network_subnet_prefix", id="argspec-type"),

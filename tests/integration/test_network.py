@@ -170,3 +170,30 @@ def test_per_az_nat_and_given_subnets(emulator, tmp_path):
     assert down.rc == 0, down.output[-6000:]
     left = stack_resources(ec2, stack)
     assert not any(left.values()), f"left behind: {left}"
+
+
+def test_no_nat_mode_builds_no_gateway_and_no_route_out(emulator, tmp_path):
+    """network_nat_gateway_mode=none (the bot kind's default): public subnets only reach out;
+    nothing billed by the hour. First run and teardown only: the no-op and check runs of the
+    role are proven above, and `none` changes only what the NAT tasks are given."""
+    stack = "netnone"
+    ec2 = emulator.client("ec2")
+    extra = {"webstack_name": stack, "webstack_state_dir": str(tmp_path), "network_nat_gateway_mode": "none"}
+    first = run_playbook(PROVISION, env=emulator.env, extra_vars=extra)
+    assert first.rc == 0, first.output[-6000:]
+
+    net = json.loads((tmp_path / "outputs.json").read_text())["network"]
+    left = stack_resources(ec2, stack)
+    assert left["nat_gateways"] == [] and left["addresses"] == [], left
+    assert net["nat_gateways"] == {} and net["nat_public_ips"] == {}
+    # one private route table for both AZs, with no default route (the S3 endpoint's route only)
+    (table,) = ec2.describe_route_tables(
+        Filters=[{"Name": "tag:Stack", "Values": [stack]}, {"Name": "tag:Tier", "Values": ["private"]}]
+    )["RouteTables"]
+    assert not [r for r in table["Routes"] if r.get("DestinationCidrBlock") == "0.0.0.0/0"], table["Routes"]
+    assert sorted(a["SubnetId"] for a in table["Associations"]) == sorted(net["subnets"]["private"].values())
+
+    down = run_playbook(TEARDOWN, env=emulator.env, extra_vars=extra)
+    assert down.rc == 0, down.output[-6000:]
+    left = stack_resources(ec2, stack)
+    assert not any(left.values()), f"left behind: {left}"
