@@ -88,30 +88,103 @@ def assert_validation_records_in_zone(route53, zid: str, cert: dict) -> set[str]
     return names
 
 
-def test_own_zone_is_created_idempotent_and_torn_down(emulator, tmp_path):
+CONTACT = {
+    "FirstName": "Kumo",
+    "LastName": "Webstack",
+    "ContactType": "PERSON",
+    "Email": "hostmaster@example.com",
+    "PhoneNumber": "+81.312345678",
+    "AddressLine1": "1-1 Chiyoda",
+    "City": "Tokyo",
+    "CountryCode": "JP",
+    "ZipCode": "100-0001",
+}
+
+
+@pytest.fixture
+def registered_domain(emulator):
+    """Test set-up: register(domain) makes the registration the role does not make (buying a
+    domain), as the route53_domain target does; it is deleted after the test. Registering creates
+    a public zone of that name (in AWS and the emulator): that zone is deleted at once, so the
+    role creates the stack's own zone."""
+    domains = emulator.client("route53domains", region="us-east-1")
+    route53 = emulator.client("route53")
+    registered = []
+
+    def register(domain: str) -> None:
+        domains.register_domain(
+            DomainName=domain, DurationInYears=2, AdminContact=CONTACT, RegistrantContact=CONTACT, TechContact=CONTACT
+        )
+        registered.append(domain)
+        for zone in public_zones(route53, domain):
+            route53.delete_hosted_zone(Id=zone["Id"])
+
+    yield register
+    for domain in registered:
+        domains.delete_domain(DomainName=domain)
+
+
+def registration_name_servers(emulator, domain: str) -> list[str]:
+    """The registration's name servers, sorted, as Route 53 Domains (us-east-1) reads them back."""
+    domains = emulator.client("route53domains", region="us-east-1")
+    return sorted(ns["Name"] for ns in domains.get_domain_detail(DomainName=domain)["Nameservers"])
+
+
+def test_own_zone_is_created_idempotent_and_torn_down(emulator, registered_domain, tmp_path):
+    """The stack's own zone; the registration of its name (domain_registered_with_route53) is
+    pointed at it, and left alone by teardown."""
     stack = "domlife"
-    domain = "domlife.kumo.example"
+    domain = "domlife-kumo.com"  # a TLD Route 53 Domains registers
     route53 = emulator.client("route53")
     acm = emulator.client("acm")
-    extra = {"webstack_name": stack, "webstack_domain": domain, "webstack_state_dir": str(tmp_path)}
+    registered_domain(domain)
+    registrar_ns = registration_name_servers(emulator, domain)
+    extra = {
+        "webstack_name": stack,
+        "webstack_domain": domain,
+        "webstack_state_dir": str(tmp_path),
+        "domain_registered_with_route53": True,
+    }
 
-    # ---- check mode on an empty account predicts the zone and the certificate, creates nothing
+    # ---- check mode on an empty account predicts the zone, the registration's name servers and
+    # the certificate, changes nothing
     check = run_playbook(PROVISION, "--check", env=emulator.env, extra_vars=extra)
     assert check.rc == 0, check.output[-6000:]
     assert check.changed > 0
     assert f"Check mode: hosted zone {domain} would be created" in flat(check)
+    assert f"the registration of {domain} would be pointed at its name servers" in flat(check)
     assert f"a certificate for {domain}, www.{domain} would be requested" in flat(check)
     assert public_zones(route53, domain) == []
     assert certificates(acm, domain) == []
+    assert registration_name_servers(emulator, domain) == registrar_ns
 
-    # ---- provision: changes, then changes nothing, then --check --diff predicts nothing
-    first = provision_converges(PROVISION, emulator.env, extra)
+    # ---- without domain_registered_with_route53: the zone is created and the NS records to set
+    # at the registrar are printed; the registration is not touched
+    first = run_playbook(PROVISION, env=emulator.env, extra_vars={**extra, "domain_registered_with_route53": False})
+    assert first.rc == 0, first.output[-6000:]
+    assert first.changed > 0
     (zone,) = public_zones(route53, domain)  # exactly one zone, not one per run
     zid = zone_id(zone)
     name_servers = route53.get_hosted_zone(Id=zid)["DelegationSet"]["NameServers"]
     assert f"Created the public hosted zone {domain} ({zid})" in flat(first)
     assert " ".join(name_servers) in flat(first), "the name servers to delegate to are printed"
     assert zone_tags(route53, zid) == {"Stack": stack, "ManagedBy": "kumo.webstack", "Name": f"{stack}-zone"}
+    assert registration_name_servers(emulator, domain) == registrar_ns
+    assert sorted(name_servers) != registrar_ns
+
+    # ---- with it: the registration is pointed at the zone (the only change), then nothing
+    # changes, then --check --diff predicts nothing
+    pointed = provision_converges(PROVISION, emulator.env, extra)
+    assert pointed.changed == 1, pointed.output[-6000:]
+    apex_ns = record_sets(route53, zid)[(f"{domain}.", "NS")]
+    zone_ns = sorted(r["Value"].rstrip(".") for r in apex_ns["ResourceRecords"])
+    assert zone_ns == sorted(name_servers)
+    assert registration_name_servers(emulator, domain) == zone_ns
+    said = flat(pointed)
+    assert f"Pointed the registration of {domain} (Route 53 Domains) at the name servers of the hosted zone" in said
+    assert ", finished). Resolvers may keep the previous name servers" in said, "domain_wait: the change is awaited"
+    assert "NS records at your registrar" not in said
+    assert [zone_id(z) for z in public_zones(route53, domain)] == [zid]
 
     (cert,) = certificates(acm, domain)
     arn = cert["CertificateArn"]
@@ -160,6 +233,7 @@ def test_own_zone_is_created_idempotent_and_torn_down(emulator, tmp_path):
     assert certificates(acm, domain) == []
     assert validation_names.isdisjoint(name for name, _ in record_sets(route53, zid))
     assert [zone_id(z) for z in public_zones(route53, domain)] == [zid]
+    assert registration_name_servers(emulator, domain) == sorted(name_servers)
 
     # ---- once the stranger is gone, teardown removes the zone
     route53.change_resource_record_sets(
@@ -184,6 +258,9 @@ def test_own_zone_is_created_idempotent_and_torn_down(emulator, tmp_path):
     assert public_zones(route53, domain) == []
     assert stack_zones(route53, stack) == []
     assert stack_certificates(acm, stack) == []
+    # a registration outlives the stack: still the deleted zone's name servers, and said so
+    assert registration_name_servers(emulator, domain) == sorted(name_servers)
+    assert f"The registration of {domain} (domain_registered_with_route53) is left as it is" in flat(down)
 
     again = run_playbook(TEARDOWN, env=emulator.env, extra_vars=extra)
     assert again.rc == 0, again.output[-6000:]
@@ -364,6 +441,11 @@ BAD = [
         id="alt-outside-zone",
     ),
     pytest.param({"domain_key_algorithm": "RSA_4096"}, "domain_key_algorithm", id="key-algorithm"),
+    pytest.param(
+        {"domain_registered_with_route53": "maybe"},
+        "argument 'domain_registered_with_route53' is of type str and we were unable to convert to bool",
+        id="registered-not-bool",
+    ),
 ]
 
 
