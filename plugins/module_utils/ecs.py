@@ -1,7 +1,7 @@
 # Copyright: Contributors to the kumo.webstack project
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""ECS service rollout helpers for the ecs_service_rollout_info module.
+"""ECS service helpers for the ecs_service_rollout_info and ecs_service_scale modules.
 
 API calls are small functions wrapped in ``ECSErrorHandler`` (botocore errors become
 ``AnsibleECSError``) and ``AWSRetry.jittered_backoff`` (throttling and 5xx only). The rest are
@@ -74,6 +74,14 @@ def describe_service(client, cluster, service):
         return found, None
     failures = answer.get("failures") or [{}]
     return None, failures[0].get("reason") or "MISSING"
+
+
+@ECSErrorHandler.common_error_handler("update ECS service")
+@AWSRetry.jittered_backoff()
+def update_desired_count(client, cluster, service, desired_count):
+    """UpdateService with the desired count and nothing else (no new deployment is forced); the
+    service as UpdateService answers it."""
+    return client.update_service(cluster=cluster, service=service, desiredCount=desired_count)["service"]
 
 
 @ECSErrorHandler.common_error_handler("describe target health")
