@@ -57,7 +57,6 @@ def run_cases(
             **case_vars,
         }
         play_vars = {k: v for k, v in play_vars.items() if v is not None}
-        result_file = str(case_dir / "result.json")
         play = {
             "name": f"Bad input case {case_id}",
             "hosts": "localhost",
@@ -71,26 +70,28 @@ def run_cases(
                         *tasks,
                         {
                             "name": "Record that the case did not fail",
-                            "ansible.builtin.copy": {
-                                "dest": result_file,
-                                "content": '{"failed": false, "msg": "", "task": ""}\n',
-                                "mode": "0600",
+                            "ansible.builtin.set_fact": {
+                                "__badinput_results": (
+                                    "{{ __badinput_results | default({}) | combine({"
+                                    + repr(case_id)
+                                    + ": {'failed': false, 'msg': '', 'task': ''}}) }}"
+                                ),
                             },
                         },
                     ],
                     "rescue": [
                         {
                             "name": "Record what failed",
-                            "ansible.builtin.copy": {
-                                "dest": result_file,
+                            "ansible.builtin.set_fact": {
                                 # a loop's failure says "One or more items failed": take its items' messages
-                                "content": (
-                                    "{{ {'failed': true, 'msg': ((ansible_failed_result.results | default([])"
+                                "__badinput_results": (
+                                    "{{ __badinput_results | default({}) | combine({"
+                                    + repr(case_id)
+                                    + ": {'failed': true, 'msg': ((ansible_failed_result.results | default([])"
                                     " | selectattr('failed', 'defined') | selectattr('failed') | map(attribute='msg')"
                                     " | join(' ')) or ansible_failed_result.msg | default('')) | string,"
-                                    " 'task': ansible_failed_task.name | default('')} | to_json }}\n"
+                                    " 'task': ansible_failed_task.name | default('')}}) }}"
                                 ),
-                                "mode": "0600",
                             },
                         }
                     ],
@@ -102,17 +103,37 @@ def run_cases(
         plays.append(play)
         case_dir.mkdir(parents=True)
 
+    # every case's result, kept as a fact of localhost from play to play, written once at the end
+    # (a file per case cost a module run each: about a CPU-second a case)
+    results_file = tmp_path / "bad_input_results.json"
+    plays.append(
+        {
+            "name": "Write the cases' results",
+            "hosts": "localhost",
+            "gather_facts": False,
+            "tasks": [
+                {
+                    "name": "Write the results of every case",
+                    "ansible.builtin.copy": {
+                        "dest": str(results_file),
+                        "content": "{{ __badinput_results | default({}) | to_json }}\n",
+                        "mode": "0600",
+                    },
+                }
+            ],
+        }
+    )
     playbook = tmp_path / "bad_input_cases.yml"
     playbook.write_text(yaml.safe_dump(plays, sort_keys=False))
     args = ["-i", str(inventory)] if inventory else []
     # one run for all cases: the hang guard grows with their number
     run = run_playbook(playbook, *args, env=env, timeout=FAIL_FAST_TIMEOUT + 30 * len(cases))
     assert run.rc == 0, f"the cases' playbook itself failed:\n{run.output[-4000:]}"
+    recorded = json.loads(results_file.read_text())
     results = {}
     for case_id in cases:
-        result_file = tmp_path / case_id / "result.json"
-        assert result_file.exists(), f"case {case_id} recorded nothing:\n{run.output[-4000:]}"
-        data = json.loads(result_file.read_text())
+        assert case_id in recorded, f"case {case_id} recorded nothing:\n{run.output[-4000:]}"
+        data = recorded[case_id]
         results[case_id] = CaseResult(data["failed"], data["msg"], data["task"], tmp_path / case_id)
     return results
 
