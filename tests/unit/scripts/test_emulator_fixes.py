@@ -37,6 +37,7 @@ emulator_fixes = importlib.import_module("emulator_fixes")
 acm = importlib.import_module("emulator_fixes.acm")
 cloudfront = importlib.import_module("emulator_fixes.cloudfront")
 ec2 = importlib.import_module("emulator_fixes.ec2")
+ecs = importlib.import_module("emulator_fixes.ecs")
 elbv2 = importlib.import_module("emulator_fixes.elbv2")
 rds = importlib.import_module("emulator_fixes.rds")
 route53 = importlib.import_module("emulator_fixes.route53")
@@ -541,6 +542,118 @@ def test_ec2_debian_images():
     unfixed, fixed = without_and_with(ec2.debian_images, debian_12)
     assert unfixed == []
     assert fixed == [f"debian-12-amd64-{build}" for build, _ in ec2.DEBIAN_12_RELEASES]
+
+
+# ---------------------------------------------------------------- ECS
+
+TASK_DEFINITION = "arn:aws:ecs:ap-northeast-1:123456789012:task-definition/demo-bot:"
+
+
+def ecs_service_behind_target_group():
+    """A Fargate Spot service of 1 task (revision 1 of 2) in a subnet, behind an IP target group."""
+    vpc, (subnet, _) = vpc_with_subnets()
+    group = client("ec2").create_security_group(GroupName="bot", Description="bot", VpcId=vpc)["GroupId"]
+    target_group = client("elbv2").create_target_group(
+        Name="bot", Protocol="HTTP", Port=8080, VpcId=vpc, TargetType="ip"
+    )["TargetGroups"][0]["TargetGroupArn"]
+    ecsc = client("ecs")
+    ecsc.create_cluster(clusterName="demo")
+    for image in ("bot:1", "bot:2"):
+        ecsc.register_task_definition(
+            family="demo-bot",
+            requiresCompatibilities=["FARGATE"],
+            networkMode="awsvpc",
+            cpu="256",
+            memory="2048",
+            containerDefinitions=[{"name": "bot", "image": image}],
+        )
+    ecsc.create_service(
+        cluster="demo",
+        serviceName="bot",
+        taskDefinition="demo-bot:1",
+        desiredCount=1,
+        capacityProviderStrategy=[{"capacityProvider": "FARGATE_SPOT", "weight": 1, "base": 0}],
+        deploymentConfiguration={
+            "deploymentCircuitBreaker": {"enable": True, "rollback": True},
+            "maximumPercent": 200,
+            "minimumHealthyPercent": 100,
+        },
+        healthCheckGracePeriodSeconds=60,
+        networkConfiguration={
+            "awsvpcConfiguration": {"subnets": [subnet], "securityGroups": [group], "assignPublicIp": "ENABLED"}
+        },
+        loadBalancers=[{"targetGroupArn": target_group, "containerName": "bot", "containerPort": 8080}],
+    )
+    return ecsc, target_group
+
+
+def test_ecs_create_service_settings():
+    def created():
+        ecsc, _ = ecs_service_behind_target_group()
+        found = ecsc.describe_services(cluster="demo", services=["bot"])["services"][0]
+        return (
+            found.get("launchType"),
+            found.get("capacityProviderStrategy"),
+            found.get("deploymentConfiguration", {}).get("deploymentCircuitBreaker"),
+            found.get("healthCheckGracePeriodSeconds"),
+        )
+
+    unfixed, fixed = without_and_with(ecs.create_service_settings, created)
+    assert unfixed == ("EC2", None, None, None)
+    assert fixed == (
+        None,
+        [{"capacityProvider": "FARGATE_SPOT", "weight": 1, "base": 0}],
+        {"enable": True, "rollback": True},
+        60,
+    )
+
+
+def test_ecs_list_tags_of_untagged_resource():
+    def tags():
+        ecsc = client("ecs")
+        arn = ecsc.create_cluster(clusterName="demo")["cluster"]["clusterArn"]
+        return ecsc.list_tags_for_resource(resourceArn=arn).get("tags")
+
+    unfixed, fixed = without_and_with(ecs.list_tags_of_untagged_resource, tags)
+    assert unfixed is None
+    assert fixed == []
+
+
+def test_ecs_service_deployments_roll_out():
+    def rollout():
+        ecsc, target_group = ecs_service_behind_target_group()
+        elbv2c = client("elbv2")
+
+        def look():
+            found = ecsc.describe_services(cluster="demo", services=["bot"])["services"][0]
+            targets = elbv2c.describe_target_health(TargetGroupArn=target_group)["TargetHealthDescriptions"]
+            return (
+                found["taskDefinition"],
+                [(d["status"], d["rolloutState"], d["runningCount"]) for d in found["deployments"]],
+                found["deployments"][0]["id"],
+                [t["TargetHealth"]["State"] for t in targets],
+            )
+
+        created = look()
+        ecsc.update_service(cluster="demo", service="bot", taskDefinition="demo-bot:2")
+        updated = look()
+        ecsc.update_service(cluster="demo", service="bot", desiredCount=2)
+        scaled = look()
+        ecsc.delete_service(cluster="demo", service="bot", force=True)
+        return created, updated, scaled, look()[3]
+
+    unfixed, fixed = without_and_with(ecs.service_deployments_roll_out, rollout)
+    created, updated, _, _ = unfixed
+    assert created[1] == [("PRIMARY", "IN_PROGRESS", 0)] and created[3] == []
+    assert updated[0] == "demo-bot:2" and updated[2] == created[2], "moto makes no new deployment"
+
+    created, updated, scaled, deleted = fixed
+    assert created[:2] == (TASK_DEFINITION + "1", [("PRIMARY", "COMPLETED", 1)])
+    assert created[3] == ["healthy"]
+    assert updated[:2] == (TASK_DEFINITION + "2", [("PRIMARY", "COMPLETED", 1)])
+    assert updated[2] != created[2]
+    assert scaled[1:] == ([("PRIMARY", "COMPLETED", 2)], updated[2], ["healthy", "healthy"])
+    assert deleted == []
 
 
 # ---------------------------------------------------------------- ELBv2
