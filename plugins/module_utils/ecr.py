@@ -1,7 +1,7 @@
 # Copyright: Contributors to the kumo.webstack project
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""Amazon ECR helpers shared by the ecr_repository modules.
+"""Amazon ECR helpers shared by the ecr_repository modules and ecr_authorization_token_info.
 
 API calls are small functions wrapped in ``EcrErrorHandler`` (turns botocore errors into
 ``AnsibleEcrError``; a missing repository becomes the handler's default) and
@@ -11,6 +11,7 @@ build and compare repository settings, so they can be unit-tested without AWS.
 
 from __future__ import annotations
 
+import base64
 import copy
 import json
 
@@ -117,6 +118,14 @@ def count_images(client, name):
     return len({i.get("imageDigest") for i in ids})
 
 
+@EcrErrorHandler.list_error_handler("describe images", [])
+@AWSRetry.jittered_backoff()
+def describe_images(client, name):
+    """Every image of the repository (DescribeImages entries); [] when the repository is gone."""
+    paginator = client.get_paginator("describe_images")
+    return paginator.paginate(repositoryName=name).build_full_result().get("imageDetails", [])
+
+
 @EcrErrorHandler.list_error_handler("list tags for repository", {})
 @AWSRetry.jittered_backoff()
 def list_tags(client, arn):
@@ -135,6 +144,19 @@ def tag_resource(client, arn, tags):
 def untag_resource(client, arn, tag_keys):
     client.untag_resource(resourceArn=arn, tagKeys=tag_keys)
     return True
+
+
+# ---------------------------------------------------------------------------------------------
+# Registry authorization
+# ---------------------------------------------------------------------------------------------
+
+
+@EcrErrorHandler.common_error_handler("get authorization token")
+@AWSRetry.jittered_backoff()
+def get_authorization_data(client, registry_id=None):
+    """GetAuthorizationToken's first authorizationData entry (the token is a secret)."""
+    params = {"registryIds": [registry_id]} if registry_id else {}
+    return client.get_authorization_token(**params)["authorizationData"][0]
 
 
 @EcrErrorHandler.common_error_handler("describe KMS key")
@@ -195,3 +217,38 @@ def repository_for_output(repository, tags, lifecycle_policy, image_count=None):
     if image_count is not None:
         result["image_count"] = image_count
     return result
+
+
+def image_for_output(detail):
+    """What the modules return for an image (a DescribeImages entry), snake_case, tags sorted."""
+    return {
+        "digest": detail["imageDigest"],
+        "tags": sorted(detail.get("imageTags") or []),
+        "pushed_at": date_text(detail.get("imagePushedAt")),
+        "size_in_bytes": detail.get("imageSizeInBytes"),
+        "manifest_media_type": detail.get("imageManifestMediaType"),
+    }
+
+
+def registry_credentials(authorization_data):
+    """The registry host and the user name and password a Docker client logs in with, from a
+    GetAuthorizationToken entry (its token is base64 of ``user:password``).
+
+    Raises ValueError, naming no part of the token, when the token is not of that form.
+    """
+    try:
+        text = base64.b64decode(authorization_data["authorizationToken"], validate=True).decode("utf-8")
+    except (ValueError, TypeError):  # binascii.Error and UnicodeDecodeError are ValueErrors
+        raise ValueError("the authorization token is not base64 text") from None
+    username, sep, password = text.partition(":")
+    if not sep or not username or not password:
+        raise ValueError("the authorization token is not of the form user:password")
+    endpoint = authorization_data["proxyEndpoint"]
+    registry = endpoint.split("://", 1)[-1].rstrip("/")
+    return {
+        "registry": registry,
+        "proxy_endpoint": endpoint,
+        "username": username,
+        "password": password,
+        "expires_at": date_text(authorization_data.get("expiresAt")),
+    }

@@ -14,6 +14,8 @@ description:
   - Each comes as M(kumo.webstack.ecr_repository) returns it (settings, lifecycle policy, tags)
     plus how many images it holds, so a teardown can tell a stack's repositories and the ones
     that still hold images.
+  - With O(images=true), also each image the repository holds, with its digest and tags, so a
+    push can tell whether a tag is already there.
 author:
   - kumo.webstack developers (!UNKNOWN)
 options:
@@ -27,6 +29,12 @@ options:
     description:
       - Only repositories whose name starts with this prefix (for example V(bot1/)). Ignored when O(names) is set.
     type: str
+    version_added: 0.1.0
+  images:
+    description:
+      - Also return the images of each repository (C(ecr:DescribeImages)), in RV(repositories[].images).
+    type: bool
+    default: false
     version_added: 0.1.0
 extends_documentation_fragment:
   - amazon.aws.common.modules
@@ -44,10 +52,15 @@ EXAMPLES = r"""
   ansible.builtin.debug:
     msg: "{{ bot1_repositories.repositories | selectattr('image_count', 'gt', 0) | map(attribute='name') | list }}"
 
-- name: Read one repository
+- name: Read one repository with its images
   kumo.webstack.ecr_repository_info:
     names: [bot1/bot]
+    images: true
   register: bot_repository
+
+- name: Say whether tag v1 is there
+  ansible.builtin.debug:
+    msg: "{{ bot_repository.repositories[0].images | selectattr('tags', 'contains', 'v1') | length > 0 }}"
 """
 
 RETURN = r"""
@@ -77,6 +90,33 @@ repositories:
       returned: always
       type: int
       sample: 2
+    images:
+      description: The images of the repository, oldest push first (then by digest).
+      returned: when O(images=true)
+      type: list
+      elements: dict
+      contains:
+        digest:
+          description: The image's digest (of its manifest).
+          type: str
+          sample: sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef
+        tags:
+          description: Its tags, sorted (empty for an untagged image).
+          type: list
+          elements: str
+          sample: [v1]
+        pushed_at:
+          description: When it was pushed, ISO 8601 in UTC.
+          type: str
+          sample: "2025-01-01T00:00:00Z"
+        size_in_bytes:
+          description: Its size as ECR reports it.
+          type: int
+          sample: 52428800
+        manifest_media_type:
+          description: The media type of its manifest.
+          type: str
+          sample: application/vnd.docker.distribution.manifest.v2+json
 """
 
 from ansible_collections.amazon.aws.plugins.module_utils.exceptions import AnsibleAWSError  # noqa: E402
@@ -85,8 +125,10 @@ from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleA
 from ansible_collections.kumo.webstack.plugins.module_utils.ecr import (  # noqa: E402
     count_images,
     describe_all_repositories,
+    describe_images,
     describe_repository,
     get_lifecycle_policy,
+    image_for_output,
     list_tags,
     repository_for_output,
 )
@@ -102,14 +144,18 @@ def find_repositories(client, params):
     result = []
     for repository in sorted(repositories, key=lambda r: r["repositoryName"]):
         name = repository["repositoryName"]
-        result.append(
-            repository_for_output(
-                repository,
-                list_tags(client, repository["repositoryArn"]),
-                get_lifecycle_policy(client, name),
-                count_images(client, name),
-            )
+        found = repository_for_output(
+            repository,
+            list_tags(client, repository["repositoryArn"]),
+            get_lifecycle_policy(client, name),
+            count_images(client, name),
         )
+        if params.get("images"):
+            details = sorted(
+                describe_images(client, name), key=lambda d: (str(d.get("imagePushedAt")), d["imageDigest"])
+            )
+            found["images"] = [image_for_output(d) for d in details]
+        result.append(found)
     return result
 
 
@@ -117,6 +163,7 @@ def main():
     argument_spec = dict(
         names=dict(type="list", elements="str"),
         name_prefix=dict(type="str"),
+        images=dict(type="bool", default=False),
     )
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
     client = module.client("ecr")

@@ -45,7 +45,13 @@ LIFECYCLE = {
 
 
 def repository_names(ecr) -> list[str]:
-    return sorted(r["repositoryName"] for r in ecr.describe_repositories()["repositories"])
+    """This test's repositories (its stack's and the other stack's): the emulator is shared with
+    the other tests of the worker."""
+    return sorted(
+        r["repositoryName"]
+        for r in ecr.describe_repositories()["repositories"]
+        if r["repositoryName"].split("/")[0] in ("ecrlife", "other")
+    )
 
 
 def tags_of(ecr, arn: str) -> dict[str, str]:

@@ -233,6 +233,27 @@ def test_info_by_prefix_and_by_names(run_module, moto):
     assert len(run_module(ecr_repository_info, {})["repositories"]) == 3
 
 
+def test_info_with_images(run_module, moto):
+    run_module(ecr_repository, ARGS)
+    run_module(ecr_repository, {"name": "bot1/worker"})
+    _push(moto)
+    _push(moto, tag="v2", layer="b")
+
+    plain = run_module(ecr_repository_info, {"names": [NAME]})
+    assert "images" not in plain["repositories"][0]
+
+    found = run_module(ecr_repository_info, {"names": [NAME, "bot1/worker"], "images": True})
+    bot, worker = found["repositories"]
+    assert worker["images"] == []
+    described = {d["imageTags"][0]: d for d in moto.describe_images(repositoryName=NAME)["imageDetails"]}
+    assert sorted(i["tags"] for i in bot["images"]) == [["v1"], ["v2"]]  # pushed in the same second
+    first = next(i for i in bot["images"] if i["tags"] == ["v1"])
+    assert first["digest"] == described["v1"]["imageDigest"]
+    assert first["size_in_bytes"] == described["v1"]["imageSizeInBytes"]
+    assert first["manifest_media_type"] == "application/vnd.docker.distribution.manifest.v2+json"
+    assert first["pushed_at"].endswith("Z")
+
+
 def test_api_error_is_reported(run_module, module_stubber):
     stubber = module_stubber("ecr")
     stubber.add_client_error("describe_repositories", "AccessDeniedException", "not authorized", 403)
