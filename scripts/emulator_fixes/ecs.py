@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ipaddress
+
 from moto.core.utils import utcnow
 from moto.ec2 import ec2_backends
 from moto.ec2.utils import random_private_ip
@@ -69,7 +71,15 @@ def _target_ips(service, count):
     if not subnets:
         return []
     subnet = ec2_backends[service._account_id][service.region_name].get_subnet(subnets[0])
-    return [random_private_ip(subnet.cidr_block) for _ in range(count)]
+    network = ipaddress.IPv4Network(subnet.cidr_block)
+    # distinct addresses (two tasks never share one), none of the five AWS reserves in a subnet
+    reserved = {network.network_address + i for i in range(4)} | {network.broadcast_address}
+    ips: list[str] = []
+    while len(ips) < min(count, network.num_addresses - len(reserved)):
+        ip = random_private_ip(subnet.cidr_block)
+        if ipaddress.IPv4Address(ip) not in reserved and ip not in ips:
+            ips.append(ip)
+    return ips
 
 
 def _move_targets(service, count):
