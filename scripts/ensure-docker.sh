@@ -53,7 +53,9 @@ if ! pgrep -x dockerd >/dev/null 2>&1; then
   fi
   say "starting dockerd (log: $log)"
   mkdir -p "$(dirname "$log")"
-  nohup dockerd >>"$log" 2>&1 </dev/null &
+  # setsid: its own session and process group, so a Ctrl-C of make (or the end of the job that
+  # started it) does not stop the engine with everything else in the group
+  setsid nohup dockerd >>"$log" 2>&1 </dev/null &
   disown || true
 fi
 
