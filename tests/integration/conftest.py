@@ -116,6 +116,8 @@ LONGEST_FIRST = (
     "test_domain.py::test_ambiguous",
     "test_module_targets.py::test_target[scheduler_schedule_group]",
     "test_twin.py::",
+    "test_bot_stack.py::",
+    "test_ecs.py::test_ecs",
     "test_bad_input.py::",
     "test_database.py::test_bad_input",
     "test_storage.py::test_bad_input",

@@ -125,7 +125,45 @@ def stack_leftovers(emulator: Emulator, stack: str) -> dict[str, list[str]]:
             continue
         if _tag_dict(tags).get("Stack") == stack:
             found["s3"].append(bucket["Name"])
+    # the bot kind's services (seed 002)
+    ecs = emulator.client("ecs")
+    found["ecs"] = (
+        [
+            c["clusterName"]
+            for c in ecs.describe_clusters(clusters=ecs.list_clusters()["clusterArns"], include=["TAGS"])["clusters"]
+            if c["status"] == "ACTIVE" and _tag_dict_lower(c.get("tags")).get("Stack") == stack
+        ]
+        if ecs.list_clusters()["clusterArns"]
+        else []
+    )
+    found["ecs:task_definitions"] = ecs.list_task_definitions(familyPrefix=f"{stack}-", status="ACTIVE")[
+        "taskDefinitionArns"
+    ]
+    found["ecr"] = [
+        r["repositoryName"]
+        for r in emulator.client("ecr").describe_repositories()["repositories"]
+        if r["repositoryName"].startswith(f"{stack}/")
+    ]
+    found["ssm"] = [
+        p["Name"]
+        for page in emulator.client("ssm")
+        .get_paginator("get_parameters_by_path")
+        .paginate(Path=f"/{stack}/", Recursive=True)
+        for p in page["Parameters"]
+    ]
+    found["scheduler"] = [
+        g["Name"] for g in emulator.client("scheduler").list_schedule_groups()["ScheduleGroups"] if g["Name"] == stack
+    ]
+    found["logs"] = [
+        g["logGroupName"]
+        for g in emulator.client("logs").describe_log_groups(logGroupNamePrefix=f"/ecs/{stack}/")["logGroups"]
+    ]
     return {kind: ids for kind, ids in found.items() if ids}
+
+
+def _tag_dict_lower(tags) -> dict[str, str]:
+    """ECS tags: lowercase keys (key, value)."""
+    return {t["key"]: t["value"] for t in tags or []}
 
 
 def test_whole_stack_is_idempotent_truthful_and_torn_down_keeping_data(slow_emulator, tmp_path):
