@@ -24,7 +24,7 @@ export MOLECULE_GLOB := molecule/*/molecule.yml
 
 .PHONY: help venv demo down test test-lint test-sanity test-unit test-integration test-molecule test-apps \
         emulator-up emulator-down docker image build clean readmes teardown bench bench-provision \
-        maintenance-on maintenance-off test-sorry \
+        maintenance-on maintenance-off test-sorry demo-bot \
         test-chat chat-deps bench-chat test-bot
 
 help: ## List the targets
@@ -73,6 +73,22 @@ bench: venv ## Requests/s and latency through the demo's lb: listing page vs sta
 
 teardown: venv emulator-up ## Remove the demo stack from the emulator (keeps data: see playbooks/teardown.yml)
 	ansible-playbook -i inventories/local playbooks/teardown.yml -e webstack_name=$(WEBSTACK_NAME) -e '$(DEMO_VARS)'
+
+# The bot stack (seed 002) beside the demo, in the same emulator: its two secrets are made up once
+# (random, mode 0600, outside git) as a vault would hold them; the Messaging API is the twin's stand-in.
+BOT_DEMO_NAME  ?= bot
+BOT_DEMO_VAULT := $(STATE)/$(BOT_DEMO_NAME)-demo-secrets.yml
+
+demo-bot: venv image emulator-up ## The bot stack: provision, twin, a signed webhook through its lb, print its webhook URL
+	@mkdir -p $(STATE)
+	@test -s $(BOT_DEMO_VAULT) || (umask 077; $(BIN)/python -c 'import secrets; \
+	  print("bot_access_token: " + secrets.token_urlsafe(32)); print("bot_channel_secret: " + secrets.token_hex(16))' \
+	  > $(BOT_DEMO_VAULT))
+	ansible-playbook -i inventories/local site.yml -e webstack_name=$(BOT_DEMO_NAME) -e webstack_kind=bot -e @$(BOT_DEMO_VAULT)
+	@echo
+	@python -c "import json; print('On AWS:   ' + json.load(open('$(STATE)/$(BOT_DEMO_NAME)/outputs.json'))['webhook_url'])"
+	@echo "Locally:  the twin's lb, $$(grep -m1 'lb_url:' $(STATE)/$(BOT_DEMO_NAME)/inventory-$(BOT_DEMO_NAME).yml | awk '{print $$2}')/callback (secrets: $(BOT_DEMO_VAULT))"
+	@echo "Stop it:  ansible-playbook -i inventories/local playbooks/twin.yml -e webstack_name=$(BOT_DEMO_NAME) -e twin_state=absent"
 
 readmes: venv ## Regenerate the role READMEs from meta/argument_specs.yml
 	python scripts/role_readme.py
