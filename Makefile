@@ -8,6 +8,10 @@ PYTHON        ?= python3
 VENV          := .venv
 BIN           := $(CURDIR)/$(VENV)/bin
 STAMP         := $(VENV)/.requirements-$(shell cat requirements.txt | sha256sum | cut -c1-12)
+# the chat server's Python deps (its tests, the chat stack's check): defined here, before the
+# rules that need them
+CHAT_REQS     := apps/chat/requirements.txt apps/chat/requirements-test.txt apps/chat/requirements-bench.txt
+CHAT_STAMP    := $(VENV)/.chat-requirements-$(shell cat $(CHAT_REQS) | sha256sum | cut -c1-12)
 STATE         := .webstack
 SCENARIO      ?=
 WEBSTACK_NAME ?= demo
@@ -34,7 +38,7 @@ export MOLECULE_GLOB := molecule/*/molecule.yml
 
 .PHONY: help venv demo down test test-lint test-sanity test-unit test-integration test-molecule test-apps \
         emulator-up emulator-down docker image build clean readmes teardown bench bench-provision \
-        maintenance-on maintenance-off test-sorry demo-bot \
+        maintenance-on maintenance-off test-sorry demo-bot demo-chat \
         test-chat chat-deps bench-chat test-bot
 
 help: ## List the targets
@@ -100,6 +104,17 @@ demo-bot: venv image emulator-up ## The bot stack: provision, twin, a signed web
 	@echo "Locally:  the twin's lb, $$(grep -m1 'lb_url:' $(STATE)/$(BOT_DEMO_NAME)/inventory-$(BOT_DEMO_NAME).yml | awk '{print $$2}')/callback (secrets: $(BOT_DEMO_VAULT))"
 	@echo "Stop it:  ansible-playbook -i inventories/local playbooks/twin.yml -e webstack_name=$(BOT_DEMO_NAME) -e twin_state=absent"
 
+# The chat stack (seed 004) beside the demo, in the same emulator: its Redis AUTH token is made up
+# once by the cache role (~/.config/kumo-webstack/<stack>/, outside git, never printed).
+CHAT_DEMO_NAME ?= chat
+
+demo-chat: venv image emulator-up $(CHAT_STAMP) ## The chat stack: provision, twin, chat servers, the page through its lb, a message across both servers
+	$(WITH_MITOGEN) ansible-playbook -i inventories/local site.yml -e webstack_name=$(CHAT_DEMO_NAME) -e webstack_kind=chat
+	@url=$$(grep -m1 'lb_url:' $(STATE)/$(CHAT_DEMO_NAME)/inventory-$(CHAT_DEMO_NAME).yml | awk '{print $$2}'); \
+	  python scripts/chat_check.py pinned --url "$${url/https/wss}/ws" --insecure --server-name $(CHAT_DEMO_NAME).kumo-webstack.example; echo; \
+	  echo "The chat: $$url/  (open it in two browsers; the twin's certificate is its own)"
+	@echo "Stop it:  ansible-playbook -i inventories/local playbooks/twin.yml -e webstack_name=$(CHAT_DEMO_NAME) -e twin_state=absent"
+
 readmes: venv ## Regenerate the role READMEs from meta/argument_specs.yml
 	python scripts/role_readme.py
 
@@ -115,16 +130,19 @@ emulator-down:
 	@scripts/emulator.sh stop
 
 # ---------------------------------------------------------------- tests
-# The short stages that leave a core idle run two at a time (-O: each one's output in one piece);
-# integration and Molecule keep both cores busy on their own (the apps' tests beside Molecule made
-# its long scenarios longer: the stage took about 650 s, against about 520 in turn). Any failure
-# fails `make test`. Each stage prints its wall time (the budget: 45 minutes on a clean clone).
+# The short stages that leave a core idle run two at a time (-O: each one's output in one piece).
+# Integration and Molecule run side by side, Molecule one scenario at a time: the integration
+# tests spend much of their wall time waiting (on health checks, drains, the emulator's slow
+# resources, the load they watch): on a clean clone of 62d59dc the make tree used about 120 % of
+# the 2 cores' 200 % (the containers' own CPU besides). In turn, with the chat stack's tests added,
+# the two stages were estimated at about 50 minutes of the 45-minute budget. Any failure fails
+# `make test`. Each stage prints its wall time; -Oline keeps each line whole (molecule-all.sh
+# prints a line per scenario, and keeps each scenario's output in .cache/molecule-logs/).
 STAGE = s=$$(date +%s); $(MAKE) --no-print-directory
 TOOK = && echo "make test: stage $(1) took $$(( $$(date +%s) - s )) s"
 test: venv ## Run every test
 	@$(STAGE) -O -j2 test-lint test-sanity test-unit $(call TOOK,lint-sanity-unit)
-	@$(STAGE) test-integration $(call TOOK,integration)
-	@$(STAGE) test-molecule $(call TOOK,molecule)
+	@MOLECULE_JOBS=1 $(STAGE) -Oline -j2 test-integration test-molecule $(call TOOK,integration+molecule)
 	@$(STAGE) -O -j3 test-apps test-chat test-bot $(call TOOK,apps)
 
 test-lint: venv ## yamllint, ansible-lint (production profile), ruff
@@ -142,7 +160,8 @@ test-unit: venv ## Unit tests (no emulator, no containers), on both cores
 
 # The twin tests need the base image: with WEBSTACK_BASE_IMAGE_REF set they fail, never skip,
 # when it is missing (a bare `pytest tests/integration` skips them instead).
-test-integration: venv image ## Playbooks and modules against the embedded emulator (parallel workers)
+# the chat stack's check (scripts/chat_check.py) needs the chat server's client library (websockets)
+test-integration: venv image $(CHAT_STAMP) ## Playbooks and modules against the embedded emulator (parallel workers)
 	export WEBSTACK_BASE_IMAGE_REF=$$(scripts/build-base-image.sh); \
 	  $(WITH_MITOGEN) pytest -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder --durations=25 -m "not sorry_stack" tests/integration
 
@@ -160,7 +179,7 @@ docker: ## Make sure a Docker engine is running (installs Debian's docker.io as 
 image: docker ## Build the test-host base image (debootstrap; only when its recipe changed)
 	@scripts/build-base-image.sh >/dev/null
 
-test-molecule: venv image ## Molecule scenarios, MOLECULE_JOBS (2) at a time (or one: SCENARIO=bastion)
+test-molecule: venv image $(CHAT_STAMP) ## Molecule scenarios, MOLECULE_JOBS (2) at a time (or one: SCENARIO=bastion)
 	WEBSTACK_BASE_IMAGE_REF=$$(scripts/build-base-image.sh) \
 	  $(if $(SCENARIO),molecule test -s $(SCENARIO),scripts/molecule-all.sh)
 
@@ -168,8 +187,6 @@ test-apps: image ## The sample app's own tests (rails test, production boot) in 
 	apps/rails_sample/test.sh
 
 # ---------------------------------------------------------------- the chat server (apps/chat)
-CHAT_REQS  := apps/chat/requirements.txt apps/chat/requirements-test.txt apps/chat/requirements-bench.txt
-CHAT_STAMP := $(VENV)/.chat-requirements-$(shell cat $(CHAT_REQS) | sha256sum | cut -c1-12)
 
 $(CHAT_STAMP): $(STAMP) $(CHAT_REQS)
 	$(BIN)/python -m pip install --quiet $(addprefix -r ,$(CHAT_REQS))

@@ -31,12 +31,8 @@ if ! docker image inspect "$image" >/dev/null 2>&1; then
   trap 'rm -rf "$ctx"' EXIT
   cp -r "$app/Dockerfile" "$app/requirements.txt" "$package" "$ctx/"
   find "$ctx" -name __pycache__ -prune -exec rm -rf {} +
-  # The images run Debian bookworm's python3 (3.11.2): wheels for that, whatever Python runs
-  # this script (markers dropped: this pip would judge them against its own Python).
-  sed 's/;.*//' "$app/requirements.txt" >"$ctx/wheels.txt"
-  python3 -m pip download --quiet --only-binary=:all: --python-version 3.11.2 --implementation cp \
-    --platform manylinux2014_x86_64 --platform manylinux_2_17_x86_64 --platform manylinux_2_28_x86_64 \
-    -d "$ctx/wheels" -r "$ctx/wheels.txt"
+  # The images run Debian bookworm's python3 (3.11.2): wheels for that
+  "$(dirname "$0")/download-wheels.sh" "$app" "$ctx/wheels" >&2
   docker build --quiet --build-arg "BASE_IMAGE=$base" -t "$image" "$ctx" >/dev/null
 fi
 echo "$image"

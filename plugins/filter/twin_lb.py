@@ -199,9 +199,20 @@ def twin_lb_backends(target_groups, containers):
             ]
         else:
             lines.append("default-server" + server_options + dns)
+        sticky = (
+            str(tg.get("stickiness_enabled", "false")).lower() == "true"
+            and (tg.get("stickiness_type") or "lb_cookie") == "lb_cookie"
+        )
+        if sticky:
+            duration = int(tg.get("stickiness_lb_cookie_duration_seconds") or 86400)
+            lines += [
+                f"# load balancer cookie stickiness, as the ALB's AWSALB cookie ({duration} s)",
+                f'cookie AWSALB insert indirect nocache httponly attr "Max-Age={duration}"',
+            ]
         if not servers:
             lines.append("# no target of this group is a container of the twin: the lb answers 503")
-        lines += [f"server {s['name']} {s['address']}:{s['port']}" for s in servers]
+        cookie = " cookie {name}" if sticky else ""
+        lines += [f"server {s['name']} {s['address']}:{s['port']}" + cookie.format(name=s["name"]) for s in servers]
         out.append(
             {
                 "name": tg["target_group_name"],

@@ -1,9 +1,9 @@
-"""ELBv2 (application load balancers): attributes, deletion protection, listener SSL policies."""
+"""ELBv2 (application load balancers): attributes, deletion protection, SSL policies, target group attributes."""
 
 from __future__ import annotations
 
 from moto.elbv2.exceptions import ELBClientError
-from moto.elbv2.models import ELBv2Backend, FakeLoadBalancer
+from moto.elbv2.models import ELBv2Backend, FakeLoadBalancer, FakeTargetGroup
 from moto.elbv2.ssl_policies import SSL_POLICIES
 
 from emulator_fixes import Patch, fix
@@ -87,3 +87,31 @@ def listener_ssl_policy(patch: Patch) -> None:
         return listener
 
     patch.setattr(ELBv2Backend, "create_listener", create_listener)
+
+
+# What AWS answers to DescribeTargetGroupAttributes about stickiness for a new HTTP(S) target
+# group, besides stickiness.enabled and stickiness.type, which moto has.
+TARGET_GROUP_STICKINESS_DEFAULTS = {
+    "stickiness.lb_cookie.duration_seconds": "86400",
+    "stickiness.app_cookie.cookie_name": "",
+    "stickiness.app_cookie.duration_seconds": "86400",
+}
+
+
+@fix
+def target_group_stickiness_attributes(patch: Patch) -> None:
+    """DescribeTargetGroupAttributes: AWS lists the stickiness attributes of an HTTP(S) target
+    group with their defaults (stickiness.lb_cookie.duration_seconds 86400, the app cookie's name
+    and duration) whether stickiness is on or not; moto lists only stickiness.enabled and
+    stickiness.type, so community.aws.elb_target_group fails with KeyError
+    'stickiness_lb_cookie_duration_seconds' as soon as it is asked for load balancer cookie
+    stickiness with a duration."""
+    original_init = FakeTargetGroup.__init__
+
+    def __init__(self, *args, **kwargs):
+        original_init(self, *args, **kwargs)
+        if self.protocol in ("HTTP", "HTTPS"):
+            for name, value in TARGET_GROUP_STICKINESS_DEFAULTS.items():
+                self.attributes.setdefault(name, value)
+
+    patch.setattr(FakeTargetGroup, "__init__", __init__)

@@ -158,6 +158,18 @@ def stack_leftovers(emulator: Emulator, stack: str) -> dict[str, list[str]]:
         g["logGroupName"]
         for g in emulator.client("logs").describe_log_groups(logGroupNamePrefix=f"/ecs/{stack}/")["logGroups"]
     ]
+    # the chat kind's cache (seed 004): replication groups by their Stack tag, subnet groups by name
+    elasticache = emulator.client("elasticache")
+    found["elasticache"] = [
+        g["ReplicationGroupId"]
+        for g in elasticache.describe_replication_groups()["ReplicationGroups"]
+        if _tag_dict(elasticache.list_tags_for_resource(ResourceName=g["ARN"])["TagList"]).get("Stack") == stack
+    ]
+    found["elasticache"] += [
+        g["CacheSubnetGroupName"]
+        for g in elasticache.describe_cache_subnet_groups()["CacheSubnetGroups"]
+        if g["CacheSubnetGroupName"].startswith(f"{stack}-")
+    ]
     return {kind: ids for kind, ids in found.items() if ids}
 
 

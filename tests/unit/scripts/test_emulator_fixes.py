@@ -38,6 +38,7 @@ acm = importlib.import_module("emulator_fixes.acm")
 cloudfront = importlib.import_module("emulator_fixes.cloudfront")
 ec2 = importlib.import_module("emulator_fixes.ec2")
 ecs = importlib.import_module("emulator_fixes.ecs")
+elasticache = importlib.import_module("emulator_fixes.elasticache")
 elbv2 = importlib.import_module("emulator_fixes.elbv2")
 rds = importlib.import_module("emulator_fixes.rds")
 route53 = importlib.import_module("emulator_fixes.route53")
@@ -659,6 +660,58 @@ def test_ecs_service_deployments_roll_out():
 # ---------------------------------------------------------------- ELBv2
 
 
+def chat_replication_group(**extra):
+    """A two-node Redis replication group chat-redis; returns the elasticache client."""
+    cache = client("elasticache")
+    cache.create_replication_group(
+        ReplicationGroupId="chat-redis",
+        ReplicationGroupDescription="chat",
+        CacheNodeType="cache.t4g.micro",
+        Engine="redis",
+        NumCacheClusters=2,
+        **extra,
+    )
+    return cache
+
+
+def test_elasticache_deleted_replication_group_goes():
+    def after_delete():
+        cache = chat_replication_group()
+        answered = cache.delete_replication_group(ReplicationGroupId="chat-redis")["ReplicationGroup"]["Status"]
+        return answered, error_code(cache.describe_replication_groups, ReplicationGroupId="chat-redis")
+
+    unfixed, fixed = without_and_with(elasticache.deleted_replication_group_goes, after_delete)
+    assert unfixed == ("deleting", None), "moto keeps the group in deleting"
+    assert fixed == ("deleting", "ReplicationGroupNotFoundFault")
+
+
+def test_elasticache_delete_cache_subnet_group():
+    def lifecycle():
+        _, subnets = vpc_with_subnets()
+        cache = client("elasticache")
+        cache.create_cache_subnet_group(
+            CacheSubnetGroupName="chat-redis", CacheSubnetGroupDescription="chat", SubnetIds=subnets
+        )
+        chat_replication_group(CacheSubnetGroupName="chat-redis")
+        try:
+            in_use = error_code(cache.delete_cache_subnet_group, CacheSubnetGroupName="chat-redis")
+        except NotImplementedError:
+            return "not implemented"
+        cache.delete_replication_group(ReplicationGroupId="chat-redis")
+        deleted = error_code(cache.delete_cache_subnet_group, CacheSubnetGroupName="chat-redis")
+        missing = error_code(cache.delete_cache_subnet_group, CacheSubnetGroupName="chat-redis")
+        return in_use, deleted, missing
+
+    unfixed, fixed = without_and_with(elasticache.delete_cache_subnet_group, lifecycle)
+    assert unfixed == "not implemented"
+    # with this fix alone, the replication group moto keeps in deleting still uses the subnet
+    # group; with deleted_replication_group_goes too, the subnet group can go once it is gone
+    with applied(elasticache.delete_cache_subnet_group, elasticache.deleted_replication_group_goes), mock_aws():
+        both = lifecycle()
+    assert both == ("CacheSubnetGroupInUse", None, "CacheSubnetGroupNotFoundFault")
+    assert fixed[0] == "CacheSubnetGroupInUse"
+
+
 def test_elbv2_alb_attribute_defaults():
     def attributes():
         _, subnets = vpc_with_subnets()
@@ -713,6 +766,27 @@ def test_elbv2_listener_ssl_policy():
 
 
 # ---------------------------------------------------------------- RDS
+
+
+def test_elbv2_target_group_stickiness_attributes():
+    def attributes():
+        _, subnets = vpc_with_subnets()
+        vpc = client("ec2").describe_subnets(SubnetIds=subnets[:1])["Subnets"][0]["VpcId"]
+        arn = client("elbv2").create_target_group(Name="chat-chat", Protocol="HTTP", Port=8080, VpcId=vpc)[
+            "TargetGroups"
+        ][0]["TargetGroupArn"]
+        found = client("elbv2").describe_target_group_attributes(TargetGroupArn=arn)["Attributes"]
+        return {a["Key"]: a["Value"] for a in found if a["Key"].startswith("stickiness.")}
+
+    unfixed, fixed = without_and_with(elbv2.target_group_stickiness_attributes, attributes)
+    assert "stickiness.lb_cookie.duration_seconds" not in unfixed
+    assert fixed == {
+        "stickiness.enabled": "false",
+        "stickiness.type": "lb_cookie",
+        "stickiness.lb_cookie.duration_seconds": "86400",
+        "stickiness.app_cookie.cookie_name": "",
+        "stickiness.app_cookie.duration_seconds": "86400",
+    }
 
 
 def test_rds_describe_missing_parameter_group():

@@ -69,6 +69,17 @@ def test_backends_map_instance_and_ip_targets():
     assert any(line.endswith("port 8001 resolvers docker init-addr last,libc,none") for line in api["lines"])
 
 
+def test_backend_with_cookie_stickiness():
+    sticky = {"stickiness_enabled": "true", "stickiness_type": "lb_cookie"}
+    sticky["stickiness_lb_cookie_duration_seconds"] = "600"
+    tg = dict(WEB_TG, **sticky)
+    (backend,) = twin_lb_backends([tg], CONTAINERS)
+    assert 'cookie AWSALB insert indirect nocache httponly attr "Max-Age=600"' in backend["lines"]
+    assert backend["lines"][-2:] == ["server i-1 s-web-1:80 cookie i-1", "server i-2 s-web-2:80 cookie i-2"]
+    (plain,) = twin_lb_backends([dict(tg, stickiness_enabled="false")], CONTAINERS)
+    assert not any("cookie" in line for line in plain["lines"])
+
+
 def test_backend_without_health_check_or_servers():
     tg = dict(WEB_TG, health_check_enabled=False, targets_health_description=[])
     (backend,) = twin_lb_backends([tg], [])

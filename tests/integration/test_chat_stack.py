@@ -1,0 +1,194 @@
+"""The chat stack (seed 004) end to end: playbooks/chat.yml with the local inventory (provision into
+the emulator, the twin, the hosts prepared through the bastion, the chat server deployed, the page
+and its health checked through the twin's lb), the wiring read back with boto3, a second run that
+changes nothing, and then, through the twin's lb over TLS (wss), scripts/chat_check.py:
+
+- pinned: a client pinned (by the lb's cookie) to one chat server and a client pinned to the other
+  see each other's messages, in the seed's protocol;
+- stream: 50 clients receive a steady stream while playbooks/chat/deploy.yml restarts the chat
+  servers one at a time (-e chat_app_restart=true): every client gets every message exactly once,
+  in order (the servers close with 1001, the clients resume from their last id on the other one).
+
+Then the twin goes and a teardown leaves nothing tagged with the stack. The AUTH token appears
+nowhere: not in the output (-v), outputs.json, the containers' configuration or process lists.
+One stack, shared by every step: the chat kind's share of make test's budget.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+
+import pytest
+
+from .conftest import ROOT, run_playbook
+from .test_rails_twin import twin_ports
+from .test_stack import stack_leftovers
+from .test_twin import BASE_IMAGE, remove_twin
+
+CHAT = ROOT / "playbooks" / "chat.yml"
+DEPLOY = ROOT / "playbooks" / "chat" / "deploy.yml"
+TWIN = ROOT / "playbooks" / "twin.yml"
+TEARDOWN = ROOT / "playbooks" / "teardown.yml"
+LOCAL = ROOT / "inventories" / "local"
+CHECK = ROOT / "scripts" / "chat_check.py"
+
+pytestmark = [
+    pytest.mark.emulator,
+    pytest.mark.skipif(BASE_IMAGE is None, reason="needs root, Docker and the base image (make image)"),
+]
+
+
+def docker(*args: str) -> str:
+    return subprocess.run(["docker", *args], capture_output=True, text=True, check=True).stdout
+
+
+def chat_check(*args: str, timeout: float = 300) -> dict:
+    proc = subprocess.run(
+        [sys.executable, str(CHECK), *args], capture_output=True, text=True, timeout=timeout, check=False
+    )
+    report = json.loads(proc.stdout.strip().splitlines()[-1]) if proc.stdout.strip() else {}
+    assert proc.returncode in (0, 1), proc.stderr[-3000:]
+    return report
+
+
+def test_chat_stack_end_to_end(emulator, tmp_path):
+    stack = "chatkind"
+    domain = f"{stack}.kumo-webstack.example"
+    ports = twin_ports()
+    secrets_dir = tmp_path / "secrets"
+    extra = {
+        "webstack_kind": "chat",
+        "webstack_name": stack,
+        "webstack_domain": domain,
+        "webstack_state_dir": str(tmp_path / "state"),
+        "webstack_secrets_dir": str(secrets_dir),
+        **ports,
+    }
+    env = dict(emulator.env, WEBSTACK_BASE_IMAGE_REF=BASE_IMAGE)
+    url = f"https://127.0.0.1:{ports['twin_lb_https_port']}"
+    ws = f"wss://127.0.0.1:{ports['twin_lb_https_port']}/ws"
+    common = ["--url", ws, "--insecure", "--server-name", domain]
+    try:
+        # ---- everything, with -v: the AUTH token (generated into the secrets dir) never printed
+        first = run_playbook(CHAT, "-i", str(LOCAL), "-v", env=env, extra_vars=extra, timeout=2400)
+        assert first.rc == 0, first.output[-8000:]
+        token = (secrets_dir / "redis-auth-token").read_text().strip()
+        assert len(token) == 32
+        assert token not in first.output, "the AUTH token was printed"
+        raw = (tmp_path / "state" / stack / "outputs.json").read_text()
+        assert token not in raw
+        out = json.loads(raw)
+        assert out["kind"] == "chat"
+        assert f"The chat: {url}/" in first.output
+
+        # ---- the wiring: Redis encrypted at rest and in transit with an AUTH token, a replica in the
+        # other AZ with automatic failover, in the private subnets; only the chat servers reach it
+        elasticache = emulator.client("elasticache")
+        (group,) = elasticache.describe_replication_groups(ReplicationGroupId=f"{stack}-redis")["ReplicationGroups"]
+        assert group["AtRestEncryptionEnabled"] and group["TransitEncryptionEnabled"] and group["AuthTokenEnabled"]
+        assert group["AutomaticFailover"] == "enabled" and group["MultiAZ"] == "enabled"
+        assert len(group["MemberClusters"]) == 2
+        assert out["cache"]["endpoint"] == group["NodeGroups"][0]["PrimaryEndpoint"]["Address"]
+        (subnets,) = elasticache.describe_cache_subnet_groups(CacheSubnetGroupName=f"{stack}-redis")[
+            "CacheSubnetGroups"
+        ]
+        assert sorted(s["SubnetIdentifier"] for s in subnets["Subnets"]) == sorted(
+            out["network"]["subnets"]["private"].values()
+        )
+        ec2 = emulator.client("ec2")
+        sg = out["security_groups"]
+        (redis_sg,) = ec2.describe_security_groups(GroupIds=[sg["redis"]])["SecurityGroups"]
+        assert [
+            (p["FromPort"], p["ToPort"], [g["GroupId"] for g in p["UserIdGroupPairs"]], p["IpRanges"])
+            for p in redis_sg["IpPermissions"]
+        ] == [(6379, 6379, [sg["chat"]], [])]
+        assert redis_sg["IpPermissionsEgress"] == []
+        (chat_sg,) = ec2.describe_security_groups(GroupIds=[sg["chat"]])["SecurityGroups"]
+        assert sorted(
+            (p["FromPort"], [g["GroupId"] for g in p["UserIdGroupPairs"]], p["IpRanges"])
+            for p in chat_sg["IpPermissions"]
+        ) == sorted([(8080, [sg["alb"]], []), (22, [sg["bastion"]], [])])
+        elbv2 = emulator.client("elbv2")
+        tg_arn = out["loadbalancer"]["target_groups"]["chat"]["arn"]
+        health = elbv2.describe_target_health(TargetGroupArn=tg_arn)["TargetHealthDescriptions"]
+        assert sorted(h["Target"]["Id"] for h in health) == sorted(i["instance_id"] for i in out["compute"]["chat"])
+        attributes = {
+            a["Key"]: a["Value"] for a in elbv2.describe_target_group_attributes(TargetGroupArn=tg_arn)["Attributes"]
+        }
+        assert attributes["stickiness.enabled"] == "true" and attributes["stickiness.type"] == "lb_cookie"
+
+        # ---- the token is in no container's configuration, environment or process list
+        names = [f"{stack}-redis"] + [i["name"] for i in out["compute"]["chat"]]
+        for name in names:
+            assert token not in docker("inspect", name), f"the token is in docker inspect {name}"
+            assert token not in docker("exec", name, "ps", "-eo", "args"), f"the token is on a command line in {name}"
+
+        # ---- a second run changes nothing
+        again = run_playbook(CHAT, "-i", str(LOCAL), env=env, extra_vars=extra, timeout=2400)
+        assert again.rc == 0, again.output[-8000:]
+        assert again.changed == 0, again.output[-8000:]
+
+        # ---- through the lb (wss): a client on each chat server, each sees the other's message
+        pinned = chat_check("pinned", *common)
+        print(f"\nchat pinned: {json.dumps(pinned)}")
+        assert pinned["ok"], pinned
+        assert sorted(pinned["servers"]) == sorted(i["instance_id"] for i in out["compute"]["chat"])
+
+        # ---- a rolling restart while 50 clients receive a steady stream: every message exactly once
+        stop = tmp_path / "stop-stream"
+        with subprocess.Popen(
+            [
+                sys.executable,
+                str(CHECK),
+                "stream",
+                *common,
+                "--clients",
+                "50",
+                "--rate",
+                "5",
+                "--until-file",
+                str(stop),
+                "--max-seconds",
+                "900",
+                "--settle-seconds",
+                "30",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        ) as stream:
+            ready = ""
+            deadline = time.monotonic() + 120
+            while not ready.startswith("READY") and time.monotonic() < deadline and stream.poll() is None:
+                ready = stream.stderr.readline()
+            assert ready.startswith("READY"), f"the stream check did not get ready: {ready!r}"
+            restart = run_playbook(DEPLOY, "-i", str(LOCAL), env=env, extra_vars={**extra, "chat_app_restart": True})
+            time.sleep(3)  # a few messages after the last server is back
+            stop.touch()
+            report_out, err = stream.communicate(timeout=300)
+        assert restart.rc == 0, restart.output[-8000:]
+        report = json.loads(report_out.strip().splitlines()[-1])
+        summary = {
+            k: report.get(k) for k in ("ok", "reason", "sent", "reconnects", "clients_reconnected", "close_codes")
+        }
+        print(f"chat stream through the rolling restart: {json.dumps(summary)}")
+        assert report["ok"], json.dumps(report)[:6000] + err[-2000:]
+        assert report["sent"] > 0
+        # each server was restarted in turn: every client's server closed on it at least once
+        assert report["clients_reconnected"] == 50, summary
+        assert report["close_codes"].get("1001", 0) >= 50, summary
+
+        # ---- the twin goes, then a teardown leaves nothing tagged with the stack (no data kept:
+        # the chat's Redis holds a bounded stream of recent messages, no snapshot is asked for)
+        gone = run_playbook(TWIN, "-i", str(LOCAL), env=env, extra_vars={**extra, "twin_state": "absent"})
+        assert gone.rc == 0, gone.output[-6000:]
+        down = run_playbook(TEARDOWN, env=emulator.env, extra_vars=extra, timeout=1800)
+        assert down.rc == 0, down.output[-8000:]
+        assert stack_leftovers(emulator, stack) == {}
+        assert not (secrets_dir / "redis-auth-token").exists()
+        assert docker("ps", "-aq", "--filter", f"label=kumo.webstack.stack={stack}").split() == []
+    finally:
+        remove_twin(stack)
