@@ -37,6 +37,7 @@ CHECK = ROOT / "scripts" / "chat_check.py"
 
 pytestmark = [
     pytest.mark.emulator,
+    pytest.mark.chat_stack,
     pytest.mark.skipif(BASE_IMAGE is None, reason="needs root, Docker and the base image (make image)"),
 ]
 
