@@ -133,7 +133,8 @@ emulator-down:
 # The short stages that leave a core idle run two at a time (-O: each one's output in one piece);
 # integration and Molecule keep both cores busy on their own (the apps' tests beside Molecule made
 # its long scenarios longer: the stage took about 650 s, against about 520 in turn; integration and
-# Molecule side by side took longer than in turn, and a Molecule scenario failed under the load).
+# Molecule side by side, with the chat stack's tests, ended 44:05 into the run and puma_default
+# failed under the load).
 # Any failure fails `make test`. Each stage prints its wall time (the budget: 45 minutes on a
 # clean clone).
 STAGE = s=$$(date +%s); $(MAKE) --no-print-directory
