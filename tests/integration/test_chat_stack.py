@@ -24,6 +24,7 @@ import time
 import pytest
 
 from .conftest import ROOT, run_playbook
+from .test_bot_stack import docker
 from .test_rails_twin import twin_ports
 from .test_stack import stack_leftovers
 from .test_twin import BASE_IMAGE, remove_twin
@@ -40,10 +41,6 @@ pytestmark = [
     pytest.mark.chat_stack,
     pytest.mark.skipif(BASE_IMAGE is None, reason="needs root, Docker and the base image (make image)"),
 ]
-
-
-def docker(*args: str) -> str:
-    return subprocess.run(["docker", *args], capture_output=True, text=True, check=True).stdout
 
 
 def chat_check(*args: str, timeout: float = 300) -> dict:
