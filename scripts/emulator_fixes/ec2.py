@@ -1,5 +1,6 @@
 """EC2: tags of NAT gateways and Elastic IPs, tag filters on NAT gateways, teardown of NAT
-gateways and instances, security group rule descriptions, Debian's public images."""
+gateways and instances, security group rule descriptions, Debian's public images, the snapshot
+tags of CreateImage."""
 
 from __future__ import annotations
 
@@ -161,3 +162,22 @@ def debian_images(patch: Patch) -> None:
             )
 
     patch.setattr(amis.AmiBackend, "_load_amis", load_amis)
+
+
+@fix
+def create_image_snapshot_tags(patch: Patch) -> None:
+    """CreateImage with TagSpecifications for the snapshot: AWS tags the snapshots it takes of the
+    instance's volumes; moto raises NotImplementedError (500), so amazon.aws.ec2_ami, which tags
+    the image and its snapshots alike, could never create an image. Here the image gets its tags
+    as before and the image's snapshot gets the snapshot's."""
+    original = amis.AmiBackend.create_image
+
+    def create_image(self, instance_id, name, description, tag_specifications):
+        for_image = [t for t in tag_specifications if t["ResourceType"] != "snapshot"]
+        for_snapshot = [tag for t in tag_specifications if t["ResourceType"] == "snapshot" for tag in t["Tags"]]
+        ami = original(self, instance_id, name, description, tag_specifications=for_image)
+        if for_snapshot:
+            self.create_tags([ami.ebs_snapshot.id], {tag["Key"]: tag["Value"] for tag in for_snapshot})
+        return ami
+
+    patch.setattr(amis.AmiBackend, "create_image", create_image)

@@ -1,4 +1,5 @@
-"""ElastiCache: a deleted replication group goes away; cache subnet groups can be deleted."""
+"""ElastiCache: a deleted replication group goes away, after its final snapshot when one is asked for;
+cache subnet groups can be deleted."""
 
 from __future__ import annotations
 
@@ -55,3 +56,26 @@ def delete_cache_subnet_group(patch: Patch) -> None:
 
     patch.setattr(ElastiCacheBackend, "delete_cache_subnet_group", backend_delete)
     patch.setattr(ElastiCacheResponse, "delete_cache_subnet_group", response_delete)
+
+
+@fix
+def final_snapshot_on_delete(patch: Patch) -> None:
+    """DeleteReplicationGroup with FinalSnapshotIdentifier: AWS takes that snapshot of the group
+    before deleting it (DescribeSnapshots lists it, SnapshotSource manual); moto ignores the
+    parameter, so a teardown that keeps the data by a final snapshot could not be checked. Here the
+    snapshot is taken first, with moto's own CreateSnapshot (which refuses a name in use)."""
+    original = ElastiCacheResponse.delete_replication_group
+
+    def delete_replication_group(self):
+        name = self._get_param("FinalSnapshotIdentifier")
+        if name:
+            self.elasticache_backend.create_snapshot(
+                snapshot_name=name,
+                replication_group_id=self._get_param("ReplicationGroupId"),
+                cache_cluster_id=None,
+                kms_key_id=None,
+                tags=None,
+            )
+        return original(self)
+
+    patch.setattr(ElastiCacheResponse, "delete_replication_group", delete_replication_group)

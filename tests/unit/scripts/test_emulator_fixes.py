@@ -466,6 +466,26 @@ def test_ec2_describe_tags_resource_types():
     assert fixed == ["elastic-ip", "natgateway"]
 
 
+def test_ec2_create_image_snapshot_tags():
+    def create_image():
+        ec2c = client("ec2")
+        image = ec2c.register_image(Name="base", RootDeviceName="/dev/xvda")["ImageId"]
+        instance = ec2c.run_instances(ImageId=image, MinCount=1, MaxCount=1)["Instances"][0]["InstanceId"]
+        specs = [{"ResourceType": kind, "Tags": [{"Key": "Stack", "Value": "chat"}]} for kind in ("image", "snapshot")]
+        try:
+            ec2c.create_image(InstanceId=instance, Name="chat-baked", TagSpecifications=specs)
+        except NotImplementedError:
+            return "NotImplementedError"
+        (baked,) = ec2c.describe_images(Owners=["self"], Filters=[{"Name": "tag:Stack", "Values": ["chat"]}])["Images"]
+        snapshot = baked["BlockDeviceMappings"][0]["Ebs"]["SnapshotId"]
+        (tagged,) = ec2c.describe_snapshots(Filters=[{"Name": "tag:Stack", "Values": ["chat"]}])["Snapshots"]
+        return tagged["SnapshotId"] == snapshot
+
+    unfixed, fixed = without_and_with(ec2.create_image_snapshot_tags, create_image)
+    assert unfixed == "NotImplementedError", "moto does not tag the snapshots of CreateImage"
+    assert fixed is True
+
+
 def test_ec2_describe_nat_gateways_tag_filters():
     def by_tag():
         ec2c, _, shop = nat_gateway_with_address(tags=[{"Key": "Stack", "Value": "shop"}])
@@ -683,6 +703,17 @@ def test_elasticache_deleted_replication_group_goes():
     unfixed, fixed = without_and_with(elasticache.deleted_replication_group_goes, after_delete)
     assert unfixed == ("deleting", None), "moto keeps the group in deleting"
     assert fixed == ("deleting", "ReplicationGroupNotFoundFault")
+
+
+def test_elasticache_final_snapshot_on_delete():
+    def delete_with_final_snapshot():
+        cache = chat_replication_group()
+        cache.delete_replication_group(ReplicationGroupId="chat-redis", FinalSnapshotIdentifier="chat-redis-final")
+        return [(s["SnapshotName"], s["ReplicationGroupId"]) for s in cache.describe_snapshots()["Snapshots"]]
+
+    unfixed, fixed = without_and_with(elasticache.final_snapshot_on_delete, delete_with_final_snapshot)
+    assert unfixed == [], "moto takes no final snapshot"
+    assert fixed == [("chat-redis-final", "chat-redis")]
 
 
 def test_elasticache_delete_cache_subnet_group():
