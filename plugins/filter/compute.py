@@ -5,7 +5,8 @@ instance (name, subnet, security group ids, instance type).
 
 A group is ``{name, count (default 1), subnet_tier (public|private), instance_type,
 security_groups (names), instance_profile (bool), role (Role tag, default the name),
-bastion (bool)}``. The bastion group (at most one) has one instance, public, named
+bastion (bool), baked_image (bool: new instances start from the newest image baked for the
+group's role, see compute_group_images)}``. The bastion group (at most one) has one instance, public, named
 ``<stack>-<name>``; every other group's instances are ``<stack>-<name>-<n>``, spread over the
 tier's subnets in AZ order. Pure functions, no AWS call.
 """
@@ -23,9 +24,19 @@ NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$")
 INSTANCE_TYPE = re.compile(r"^[a-z][a-z0-9-]*\.[a-z0-9]+$")
 SG_ID = re.compile(r"^sg-[0-9a-f]+$")
 TIERS = ("public", "private")
-KEYS = {"name", "count", "subnet_tier", "instance_type", "security_groups", "instance_profile", "role", "bastion"}
+KEYS = {
+    "name",
+    "count",
+    "subnet_tier",
+    "instance_type",
+    "security_groups",
+    "instance_profile",
+    "role",
+    "bastion",
+    "baked_image",
+}
 # top-level keys of compute_outputs that a group's list may not take
-RESERVED = ("bastion", "groups")
+RESERVED = ("bastion", "groups", "images")
 
 
 def _count(value):
@@ -74,7 +85,8 @@ def compute_group_errors(groups):
         errors += unknown_keys(where, group, KEYS)
         bastion = _flag(group.get("bastion", False))
         profile = _flag(group.get("instance_profile", False))
-        for key, value in (("bastion", bastion), ("instance_profile", profile)):
+        baked = _flag(group.get("baked_image", False))
+        for key, value in (("bastion", bastion), ("instance_profile", profile), ("baked_image", baked)):
             if value is None:
                 errors.append(f"{where}: {key} must be true or false; got {group.get(key)!r}")
         count = _count(group.get("count", 1))
@@ -122,7 +134,7 @@ def compute_group_errors(groups):
 
 def compute_hosts(groups, stack, subnets=None, security_group_ids=None):
     """One host per instance of ``groups``, in list order: ``name``, ``group``, ``role``,
-    ``bastion``, ``profile``, ``instance_type``, ``subnet_tier``, ``subnet_id`` ('' while the tier
+    ``bastion``, ``profile``, ``baked_image``, ``instance_type``, ``subnet_tier``, ``subnet_id`` ('' while the tier
     has no subnet), ``security_group_ids`` and ``missing_security_groups`` (names
     ``security_group_ids`` has no sg- id for).
 
@@ -153,6 +165,7 @@ def compute_hosts(groups, stack, subnets=None, security_group_ids=None):
                     "role": group.get("role") or name,
                     "bastion": bastion,
                     "profile": bool(_flag(group.get("instance_profile", False))),
+                    "baked_image": bool(_flag(group.get("baked_image", False))),
                     "instance_type": group["instance_type"],
                     "subnet_tier": group["subnet_tier"],
                     "subnet_id": ordered[index % len(ordered)] if ordered else "",
@@ -163,15 +176,71 @@ def compute_hosts(groups, stack, subnets=None, security_group_ids=None):
     return hosts
 
 
+def compute_group_images(hosts, image, baked=None):
+    """The image each group's new instances launch from, by group name: the newest of the images
+    baked for the group's role when the group has ``baked_image`` and ``baked`` holds some (newest by
+    ``creation_date``, then ``name``, as the family image is picked), else ``image`` (the family
+    image, or compute_ami_id's).
+
+    ``hosts`` is compute_hosts' list, ``image`` an image as amazon.aws.ec2_ami_info returns it,
+    ``baked`` maps each role to the images ec2_ami_info found for it (a role left out, or with no
+    image, falls back to ``image``)."""
+    if not is_list(hosts) or not isinstance(image, Mapping):
+        raise AnsibleFilterError("compute_group_images: takes the hosts (list) and the family image (dict)")
+    baked = baked or {}
+    if not isinstance(baked, Mapping):
+        raise AnsibleFilterError("compute_group_images: baked must map roles to lists of images")
+    images = {}
+    for host in hosts:
+        if host["group"] in images:
+            continue
+        candidates = (
+            [i for i in baked.get(host["role"]) or [] if isinstance(i, Mapping)] if host.get("baked_image") else []
+        )
+        newest = max(candidates, key=lambda i: (i.get("creation_date") or "", i.get("name") or ""), default=None)
+        images[host["group"]] = newest or image
+    return images
+
+
+def compute_launch_note(hosts, images):
+    """``<host>, <host> would be launched from <ami> (<name>)``, one clause per image (joined by
+    ``; ``), for the check mode messages: ``hosts`` the hosts to be launched (compute_hosts' dicts),
+    ``images`` compute_group_images' map."""
+    if not is_list(hosts) or not isinstance(images, Mapping):
+        raise AnsibleFilterError("compute_launch_note: takes the hosts (list) and the images by group (dict)")
+    by_image = {}
+    for host in hosts:
+        image = images.get(host["group"]) or {}
+        key = (image.get("image_id", "") or "", image.get("name", "") or "")
+        by_image.setdefault(key, []).append(host["name"])
+    return "; ".join(
+        f"{', '.join(names)} would be launched from {image_id} ({name})" for (image_id, name), names in by_image.items()
+    )
+
+
+def compute_image_summary(image):
+    """``<ami id> (<name>, snapshots <snap id>, ...)`` for an image as amazon.aws.ec2_ami_info
+    returns it: what a kept baked image still holds (and costs)."""
+    if not isinstance(image, Mapping):
+        raise AnsibleFilterError("compute_image_summary: takes an image (dict, as ec2_ami_info returns it)")
+    snapshots = [
+        (m.get("ebs") or {}).get("snapshot_id")
+        for m in image.get("block_device_mappings") or []
+        if isinstance(m, Mapping) and (m.get("ebs") or {}).get("snapshot_id")
+    ]
+    return f"{image.get('image_id', '')} ({image.get('name') or 'no name'}, snapshots {', '.join(snapshots) or 'none'})"
+
+
 def compute_instance_outputs(hosts, ids, instances=None, public_ip=""):
     """The instance part of compute_outputs: ``bastion`` (``instance_id``, ``public_ip``,
-    ``private_ip``, ``az``; only with a bastion group), one list per other group under the
-    group's name (``name``, ``instance_id``, ``private_ip``, ``az``, ``subnet_id``) and ``groups``
-    (every group by name: ``role``, ``bastion``, ``instances`` as in those lists).
+    ``private_ip``, ``az``, ``image_id``; only with a bastion group), one list per other group under
+    the group's name (``name``, ``instance_id``, ``private_ip``, ``az``, ``subnet_id``, ``image_id``)
+    and ``groups`` (every group by name: ``role``, ``bastion``, ``instances`` as in those lists).
 
     ``hosts`` is compute_hosts' list, ``ids`` maps host names to instance ids ('' before launch),
-    ``instances`` the instances as amazon.aws.ec2_instance_info returns them (addresses and AZs
-    stay '' without them), ``public_ip`` the bastion's Elastic IP."""
+    ``instances`` the instances as amazon.aws.ec2_instance_info returns them (addresses, AZs and
+    the image each instance runs, ``image_id``, stay '' without them), ``public_ip`` the bastion's
+    Elastic IP."""
     if not is_list(hosts) or not isinstance(ids, Mapping):
         raise AnsibleFilterError("compute_instance_outputs: takes the hosts (list) and the instance ids by name (dict)")
     by_id = {i.get("instance_id"): i for i in instances or [] if isinstance(i, Mapping)}
@@ -186,6 +255,7 @@ def compute_instance_outputs(hosts, ids, instances=None, public_ip=""):
             "private_ip": found.get("private_ip_address", "") or "",
             "az": (found.get("placement") or {}).get("availability_zone", "") or "",
             "subnet_id": found.get("subnet_id") or host["subnet_id"],
+            "image_id": found.get("image_id", "") or "",
         }
         group = groups.setdefault(host["group"], {"role": host["role"], "bastion": host["bastion"], "instances": []})
         group["instances"].append(entry)
@@ -195,6 +265,7 @@ def compute_instance_outputs(hosts, ids, instances=None, public_ip=""):
                 "public_ip": (public_ip or found.get("public_ip_address", "") or "") if found else "",
                 "private_ip": entry["private_ip"],
                 "az": entry["az"],
+                "image_id": entry["image_id"],
             }
         else:
             out.setdefault(host["group"], []).append(entry)
@@ -206,6 +277,9 @@ class FilterModule:
     def filters(self):
         return {
             "compute_group_errors": compute_group_errors,
+            "compute_group_images": compute_group_images,
             "compute_hosts": compute_hosts,
+            "compute_image_summary": compute_image_summary,
             "compute_instance_outputs": compute_instance_outputs,
+            "compute_launch_note": compute_launch_note,
         }

@@ -19,6 +19,7 @@ import yaml
 
 from .badinput import assert_fails_before_aws, run_cases
 from .conftest import ROOT, run_playbook
+from .test_stack import stack_leftovers
 
 PLAYBOOKS = ROOT / "tests" / "integration" / "playbooks"
 ALONE = PLAYBOOKS / "compute_alone.yml"
@@ -131,6 +132,9 @@ def test_instances_are_hardened_idempotent_and_torn_down(emulator, shared_base, 
     assert [w["name"] for w in out["web"]] == [f"{stack}-web-1", f"{stack}-web-2"]
     assert [w["subnet_id"] for w in out["web"]] == [net["subnets"]["private"][az] for az in sorted(net["azs"])]
     assert [w["az"] for w in out["web"]] == sorted(net["azs"])
+    # no group has baked_image: every group launches from the family image, which every instance runs
+    assert out["images"] == {"bastion": out["ami_id"], "web": out["ami_id"]}
+    assert [w["image_id"] for w in out["web"]] == [out["ami_id"]] * 2
     assert out["instance_profiles"] == {
         "web": {"role_arn": out["instance_role_arn"], "profile_arn": out["instance_profile_arn"]}
     }
@@ -145,6 +149,7 @@ def test_instances_are_hardened_idempotent_and_torn_down(emulator, shared_base, 
                     "private_ip": out["bastion"]["private_ip"],
                     "az": out["bastion"]["az"],
                     "subnet_id": net["subnets"]["public"][sorted(net["azs"])[0]],
+                    "image_id": out["ami_id"],
                 }
             ],
         },
@@ -197,6 +202,7 @@ def test_instances_are_hardened_idempotent_and_torn_down(emulator, shared_base, 
         "public_ip": bastion["PublicIpAddress"],
         "private_ip": bastion["PrivateIpAddress"],
         "az": bastion["Placement"]["AvailabilityZone"],
+        "image_id": out["ami_id"],
     }
     (eip,) = ec2.describe_addresses(Filters=[{"Name": "tag:Name", "Values": [f"{stack}-bastion"]}])["Addresses"]
     assert eip["InstanceId"] == bastion["InstanceId"] and eip["PublicIp"] == out["bastion"]["public_ip"]
@@ -285,7 +291,14 @@ def test_instances_are_hardened_idempotent_and_torn_down(emulator, shared_base, 
 def test_a_group_without_bastion_from_data_alone(emulator, tmp_path):
     """A chat-like group (2 instances in the private subnets, its own security group, no bastion,
     no instance profile, no bucket) on a VPC made here: launched, listed under compute_outputs.chat,
-    a second run changes nothing, absent terminates them."""
+    a second run changes nothing, absent terminates them.
+
+    The chat group has baked_image: while the stack has no image baked for role chat, it launches
+    from the family image (and says so); once a bake made one (here: an image of a builder
+    instance, tagged as playbooks/chat/bake.yml tags it), its new instances start from it and the
+    running ones keep theirs, while the worker group (no baked_image) keeps the family image even
+    with an image of its role around. The teardown terminates the builder too, keeps the baked
+    images (and lists them) unless compute_delete_images, which removes them with their snapshots."""
     stack = "cmpchat"
     ec2 = emulator.client("ec2")
     iam = emulator.client("iam")
@@ -296,40 +309,57 @@ def test_a_group_without_bastion_from_data_alone(emulator, tmp_path):
         for i, az in enumerate(azs)
     }
     sg_id = ec2.create_security_group(GroupName=f"{stack}-chat", Description="chat", VpcId=vpc_id)["GroupId"]
+    chat_group = {
+        "name": "chat",
+        "count": 2,
+        "subnet_tier": "private",
+        "instance_type": "t3.small",
+        "security_groups": ["chat"],
+        "role": "chat",
+        "baked_image": True,
+    }
+    worker_group = {
+        "name": "worker",
+        "subnet_tier": "private",
+        "instance_type": "t3.micro",
+        "security_groups": ["chat"],
+    }
     extra = {
         "webstack_name": stack,
         "webstack_state_dir": str(tmp_path),
         "webstack_secrets_dir": str(tmp_path / "secrets"),
         "network_outputs": {"subnets": {"public": {}, "private": private}},
         "security_groups_outputs": {"chat": sg_id},
-        "compute_instance_groups": [
-            {
-                "name": "chat",
-                "count": 2,
-                "subnet_tier": "private",
-                "instance_type": "t3.small",
-                "security_groups": ["chat"],
-                "role": "chat",
-            }
-        ],
+        "compute_instance_groups": [chat_group, worker_group],
     }
     first = run_playbook(ALONE, env=emulator.env, extra_vars=extra)
     assert first.rc == 0, first.output[-6000:]
     assert first.changed > 0
     out = json.loads((tmp_path / "compute_alone_outputs.json").read_text())
+    family = out["ami_id"]
     assert "bastion" not in out and "web" not in out
     assert [i["name"] for i in out["chat"]] == [f"{stack}-chat-1", f"{stack}-chat-2"]
     assert [i["subnet_id"] for i in out["chat"]] == [private[az] for az in azs]
     assert [i["az"] for i in out["chat"]] == azs
-    assert out["groups"] == {"chat": {"role": "chat", "bastion": False, "instances": out["chat"]}}
+    assert out["groups"] == {
+        "chat": {"role": "chat", "bastion": False, "instances": out["chat"]},
+        "worker": {"role": "worker", "bastion": False, "instances": out["worker"]},
+    }
     assert out["instance_profiles"] == {} and out["instance_role_arn"] == "" and out["instance_profile_arn"] == ""
+    # no image baked yet: the chat group uses the family image, and the run says so
+    assert out["images"] == {"chat": family, "worker": family}
+    assert {i["image_id"] for i in out["chat"] + out["worker"]} == {family}
+    flat = " ".join(first.output.split())
+    assert f"Group chat: no image baked for role chat (owner self, tags Stack={stack}," in flat
+    assert f"so new instances launch from {family}" in flat
 
     instances = {tag_dict(i["Tags"])["Name"]: i for i in stack_instances(ec2, stack)}
-    assert set(instances) == {f"{stack}-chat-1", f"{stack}-chat-2"}
+    assert set(instances) == {f"{stack}-chat-1", f"{stack}-chat-2", f"{stack}-worker-1"}
     for entry in out["chat"]:
         instance = instances[entry["name"]]
         assert instance["InstanceId"] == entry["instance_id"]
         assert instance["PrivateIpAddress"] == entry["private_ip"]
+        assert instance["ImageId"] == entry["image_id"]
         assert tag_dict(instance["Tags"]) == {
             "Name": entry["name"],
             "Stack": stack,
@@ -342,13 +372,102 @@ def test_a_group_without_bastion_from_data_alone(emulator, tmp_path):
     assert not ec2.describe_addresses(Filters=[{"Name": "tag:Stack", "Values": [stack]}])["Addresses"]
     assert not [r for r in iam.list_roles()["Roles"] if r["RoleName"].startswith(f"{stack}-")]
 
+    # ---- a bake, as playbooks/chat/bake.yml does it: a builder instance of the stack (no group
+    # lists it), an image of it tagged for role chat, its snapshot tagged with the stack; plus an
+    # image of role worker (whose group has no baked_image) and one of another stack's chat
+    stack_tags = [{"Key": "Stack", "Value": stack}, {"Key": "ManagedBy", "Value": "kumo.webstack"}]
+    builder = ec2.run_instances(
+        ImageId=family,
+        InstanceType="t3.small",
+        MinCount=1,
+        MaxCount=1,
+        SubnetId=private[azs[0]],
+        TagSpecifications=[
+            {
+                "ResourceType": "instance",
+                "Tags": [
+                    *stack_tags,
+                    {"Key": "Role", "Value": "chat-builder"},
+                    {"Key": "Name", "Value": f"{stack}-chat-builder"},
+                ],
+            }
+        ],
+    )["Instances"][0]["InstanceId"]
+
+    def bake(role: str, name: str, tags=stack_tags) -> dict:
+        image_tags = [*tags, {"Key": "Role", "Value": role}, {"Key": "Name", "Value": name}]
+        image_tags += [{"Key": "AppRevision", "Value": "r1"}, {"Key": "BakedFrom", "Value": family}]
+        # (the snapshot tagged afterwards: the emulator's fix for snapshot TagSpecifications has its own test)
+        image_id = ec2.create_image(
+            InstanceId=builder, Name=name, TagSpecifications=[{"ResourceType": "image", "Tags": image_tags}]
+        )["ImageId"]
+        (image,) = ec2.describe_images(ImageIds=[image_id])["Images"]
+        snapshots = [m["Ebs"]["SnapshotId"] for m in image["BlockDeviceMappings"] if "Ebs" in m]
+        ec2.create_tags(Resources=snapshots, Tags=tags)
+        return {"id": image_id, "name": name, "snapshots": snapshots}
+
+    baked = bake("chat", f"{stack}-chat-r1")
+    worker_image = bake("worker", f"{stack}-worker-r1")
+    other = bake("chat", "otherstack-chat-r1", tags=[{"Key": "Stack", "Value": "otherstack"}, stack_tags[1]])
+
+    # ---- a third chat instance starts from the baked image; the running ones keep theirs
+    extra["compute_instance_groups"] = [{**chat_group, "count": 3}, worker_group]
+    # (check mode's "would be launched from" per group: the unit tests of compute_launch_note;
+    # a --check run here would cost the suite another playbook run)
+    grown = run_playbook(ALONE, env=emulator.env, extra_vars=extra)
+    assert grown.rc == 0, grown.output[-6000:]
+    assert grown.changed > 0
+    flat = " ".join(grown.output.split())
+    assert (
+        f"Group chat: new instances launch from {baked['id']} ({baked['name']}), the newest image baked for role chat"
+        in flat
+    )
+    out = json.loads((tmp_path / "compute_alone_outputs.json").read_text())
+    assert out["ami_id"] == family
+    assert out["images"] == {"chat": baked["id"], "worker": family}
+    assert [i["image_id"] for i in out["chat"]] == [family, family, baked["id"]]
+    assert [i["image_id"] for i in out["worker"]] == [family]
+    instances = {tag_dict(i["Tags"])["Name"]: i for i in stack_instances(ec2, stack)}
+    for entry in out["chat"] + out["worker"]:
+        assert instances[entry["name"]]["ImageId"] == entry["image_id"]
+    (root,) = instances[f"{stack}-chat-3"]["BlockDeviceMappings"]
+    assert root["DeviceName"] == instances[f"{stack}-chat-3"]["RootDeviceName"]
+
     second = run_playbook(ALONE, env=emulator.env, extra_vars=extra)
     assert second.rc == 0, second.output[-6000:]
     assert second.changed == 0, second.output[-6000:]
 
+    # ---- teardown: every instance of the stack (the builder too); the baked images are kept,
+    # and listed with their snapshots
     down = run_playbook(ALONE, env=emulator.env, extra_vars={**extra, "compute_state": "absent"})
     assert down.rc == 0, down.output[-6000:]
     assert compute_leftovers(emulator, stack) == {}
+    (reservation,) = ec2.describe_instances(InstanceIds=[builder])["Reservations"]
+    assert reservation["Instances"][0]["State"]["Name"] == "terminated"
+    kept = [baked, worker_image]
+    left = stack_leftovers(emulator, stack)
+    assert {kind: sorted(ids) for kind, ids in left.items()} == {
+        "ec2:images": sorted(i["id"] for i in kept),
+        "ec2:snapshots": sorted(s for i in kept for s in i["snapshots"]),
+    }
+    flat = " ".join(down.output.split())
+    assert f"Kept the baked images of stack {stack}:" in flat
+    for image in kept:
+        assert f"{image['id']} ({image['name']}, snapshots {', '.join(image['snapshots'])})" in flat
+    assert "-e webstack_teardown_delete_images=true" in flat
+
+    # ---- with compute_delete_images, they go with their snapshots; another stack's stay
+    gone = run_playbook(
+        ALONE, env=emulator.env, extra_vars={**extra, "compute_state": "absent", "compute_delete_images": True}
+    )
+    assert gone.rc == 0, gone.output[-6000:]
+    assert gone.changed > 0
+    assert stack_leftovers(emulator, stack) == {}
+    assert [i["ImageId"] for i in ec2.describe_images(Owners=["self"], ImageIds=[other["id"]])["Images"]] == [
+        other["id"]
+    ]
+    ec2.deregister_image(ImageId=other["id"])
+    ec2.delete_snapshot(SnapshotId=other["snapshots"][0])
 
 
 # ---- bad input: fails before any AWS call (dead endpoint), all cases in one ansible-playbook run
@@ -416,6 +535,11 @@ BAD = [
         "reserved-name",
         {"compute_instance_groups": _groups_with(lambda g: g[1].update(name="groups"))},
         ["compute_instance_groups[1] (groups): 'groups' is a key of compute_outputs of its own"],
+    ),
+    case(
+        "baked-image",
+        {"compute_instance_groups": _groups_with(lambda g: g[1].update(baked_image="latest"))},
+        ["baked_image", "latest"],
     ),
     case(
         "argspec-tier",

@@ -66,6 +66,18 @@ def stack_leftovers(emulator: Emulator, stack: str) -> dict[str, list[str]]:
         k["KeyName"] for k in ec2.describe_key_pairs()["KeyPairs"] if k["KeyName"].startswith(f"{stack}-")
     ]
     found["ec2:volumes"] = [v["VolumeId"] for v in ec2.describe_volumes(Filters=tag)["Volumes"]]
+    # images a bake playbook made (kept by default at teardown), and their EBS snapshots: those
+    # tagged with the stack and those the stack's images refer to (whatever their tags)
+    images = ec2.describe_images(Owners=["self"], Filters=tag)["Images"]
+    found["ec2:images"] = [i["ImageId"] for i in images]
+    snapshots = {s["SnapshotId"] for s in ec2.describe_snapshots(OwnerIds=["self"], Filters=tag)["Snapshots"]}
+    snapshots |= {
+        m["Ebs"]["SnapshotId"]
+        for i in images
+        for m in i.get("BlockDeviceMappings", [])
+        if m.get("Ebs", {}).get("SnapshotId")
+    }
+    found["ec2:snapshots"] = sorted(snapshots)
 
     arns = [lb["LoadBalancerArn"] for lb in elbv2.describe_load_balancers()["LoadBalancers"]]
     arns += [tg["TargetGroupArn"] for tg in elbv2.describe_target_groups()["TargetGroups"]]

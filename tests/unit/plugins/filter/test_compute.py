@@ -7,8 +7,11 @@ from ansible.errors import AnsibleFilterError
 
 from ansible_collections.kumo.webstack.plugins.filter.compute import (
     compute_group_errors,
+    compute_group_images,
     compute_hosts,
+    compute_image_summary,
     compute_instance_outputs,
+    compute_launch_note,
 )
 
 from ...manifest import render_manifest
@@ -67,6 +70,8 @@ def test_valid_lists():
     assert compute_group_errors(RAILS) == []
     assert compute_group_errors(CHAT) == []
     assert compute_group_errors([]) == []
+    for flag in (True, False, "yes", "false"):
+        assert compute_group_errors([{**CHAT[0], "baked_image": flag}]) == []
 
 
 def changed(change, groups=RAILS):
@@ -94,10 +99,13 @@ def changed(change, groups=RAILS):
         ),
         (lambda g: g[1].update(bastion="maybe"), "(web): bastion must be true or false; got 'maybe'"),
         (lambda g: g[1].update(instance_profile="sure"), "(web): instance_profile must be true or false"),
+        (lambda g: g[1].update(baked_image="newest"), "(web): baked_image must be true or false; got 'newest'"),
+        (lambda g: g[1].update(baked_image=[True]), "(web): baked_image must be true or false; got [True]"),
         (lambda g: g[1].update(subnet="x"), "(web) has unknown keys subnet"),
         (lambda g: g[1].update(role=""), "(web): role (the Role tag) must be a non-empty string"),
         (lambda g: g[0].update(bastion=False), "'bastion' is a key of compute_outputs of its own"),
         (lambda g: g[1].update(name="groups"), "'groups' is a key of compute_outputs of its own"),
+        (lambda g: g[1].update(name="images"), "'images' is a key of compute_outputs of its own"),
         (lambda g: g.append("db"), "compute_instance_groups[2] must be a dict"),
     ],
 )
@@ -136,10 +144,17 @@ def test_instance_outputs_keep_the_rails_shape():
     hosts = compute_hosts(RAILS, "demo", SUBNETS, SGS)
     ids = {"demo-bastion": "i-b", "demo-web-1": "i-1", "demo-web-2": ""}
     before = compute_instance_outputs(hosts, ids)
-    assert before["bastion"] == {"instance_id": "i-b", "public_ip": "", "private_ip": "", "az": ""}
+    assert before["bastion"] == {"instance_id": "i-b", "public_ip": "", "private_ip": "", "az": "", "image_id": ""}
     assert before["web"] == [
-        {"name": "demo-web-1", "instance_id": "i-1", "private_ip": "", "az": "", "subnet_id": "subnet-a2"},
-        {"name": "demo-web-2", "instance_id": "", "private_ip": "", "az": "", "subnet_id": "subnet-c2"},
+        {
+            "name": "demo-web-1",
+            "instance_id": "i-1",
+            "private_ip": "",
+            "az": "",
+            "subnet_id": "subnet-a2",
+            "image_id": "",
+        },
+        {"name": "demo-web-2", "instance_id": "", "private_ip": "", "az": "", "subnet_id": "subnet-c2", "image_id": ""},
     ]
     assert list(before["groups"]) == ["bastion", "web"]
     assert before["groups"]["bastion"]["bastion"] and before["groups"]["web"]["role"] == "web"
@@ -148,9 +163,9 @@ def test_instance_outputs_keep_the_rails_shape():
     ids["demo-web-2"] = "i-2"
     instances = [
         {"instance_id": "i-b", "private_ip_address": "10.0.0.5", "public_ip_address": "1.2.3.4",
-         "placement": {"availability_zone": "ap-northeast-1a"}, "subnet_id": "subnet-a1"},
+         "placement": {"availability_zone": "ap-northeast-1a"}, "subnet_id": "subnet-a1", "image_id": "ami-f"},
         {"instance_id": "i-1", "private_ip_address": "10.0.128.5",
-         "placement": {"availability_zone": "ap-northeast-1a"}, "subnet_id": "subnet-a2"},
+         "placement": {"availability_zone": "ap-northeast-1a"}, "subnet_id": "subnet-a2", "image_id": "ami-b"},
         {"instance_id": "i-2", "private_ip_address": "10.0.129.5",
          "placement": {"availability_zone": "ap-northeast-1c"}, "subnet_id": "subnet-c2"},
     ]  # fmt: skip
@@ -160,9 +175,13 @@ def test_instance_outputs_keep_the_rails_shape():
         "public_ip": "5.6.7.8",
         "private_ip": "10.0.0.5",
         "az": "ap-northeast-1a",
+        "image_id": "ami-f",
     }
     assert compute_instance_outputs(hosts, ids, instances=instances)["bastion"]["public_ip"] == "1.2.3.4"
     assert [w["az"] for w in after["web"]] == ["ap-northeast-1a", "ap-northeast-1c"]
+    # the image each instance runs; '' for an instance ec2_instance_info did not return it for
+    assert [w["image_id"] for w in after["web"]] == ["ami-b", ""]
+    assert after["groups"]["web"]["instances"] == after["web"]
 
 
 def test_instance_outputs_of_a_group_without_bastion():
@@ -173,3 +192,73 @@ def test_instance_outputs_of_a_group_without_bastion():
     assert out["groups"]["chat"]["bastion"] is False
     with pytest.raises(AnsibleFilterError):
         compute_instance_outputs(hosts, [])
+
+
+FAMILY = {"image_id": "ami-f", "name": "al2023-ami-2023.6", "root_device_name": "/dev/xvda"}
+
+
+def baked(image_id, created, name="chat-r1"):
+    return {"image_id": image_id, "name": name, "creation_date": created, "root_device_name": "/dev/sda1"}
+
+
+def test_hosts_carry_baked_image():
+    groups = [{**CHAT[0], "baked_image": "yes"}, {**RAILS[1], "count": 1}]
+    hosts = compute_hosts(groups, "c", SUBNETS, SGS)
+    assert [(h["group"], h["baked_image"]) for h in hosts] == [("chat", True)] * 3 + [("web", False)]
+
+
+def test_group_images_pick_the_newest_baked_image_of_the_role():
+    groups = [
+        {**CHAT[0], "baked_image": True, "role": "chatsrv"},
+        {**CHAT[0], "name": "chat2", "count": 1, "baked_image": True, "role": "chatsrv"},
+        {**RAILS[1], "count": 1},
+    ]
+    hosts = compute_hosts(groups, "c", SUBNETS, SGS)
+    old = baked("ami-old", "2026-01-01T00:00:00.000Z")
+    new = baked("ami-new", "2026-02-01T00:00:00.000Z")
+    # same second: the last by name, as image.yml picks the family image
+    tie = baked("ami-tie", "2026-02-01T00:00:00.000Z", name="chat-r2")
+    images = compute_group_images(hosts, FAMILY, baked={"chatsrv": [old, tie, new], "web": [new]})
+    assert images == {"chat": tie, "chat2": tie, "web": FAMILY}  # web has no baked_image
+    assert compute_group_images(hosts, FAMILY, baked={"chatsrv": [old, new]})["chat"] == new
+
+
+def test_group_images_fall_back_to_the_family_image():
+    hosts = compute_hosts([{**CHAT[0], "baked_image": True}], "c", SUBNETS, SGS)
+    assert compute_group_images(hosts, FAMILY) == {"chat": FAMILY}
+    assert compute_group_images(hosts, FAMILY, baked={"chat": []}) == {"chat": FAMILY}
+    assert compute_group_images([], FAMILY, baked={}) == {}
+    with pytest.raises(AnsibleFilterError):
+        compute_group_images(hosts, "ami-f")
+    with pytest.raises(AnsibleFilterError):
+        compute_group_images(hosts, FAMILY, baked=["ami-b"])
+
+
+def test_launch_note_names_the_image_of_each_group():
+    hosts = compute_hosts(RAILS, "demo", SUBNETS, SGS)
+    same = {"bastion": FAMILY, "web": FAMILY}
+    assert compute_launch_note(hosts, same) == (
+        "demo-bastion, demo-web-1, demo-web-2 would be launched from ami-f (al2023-ami-2023.6)"
+    )
+    other = {"bastion": FAMILY, "web": baked("ami-b", "2026-01-01T00:00:00.000Z")}
+    assert compute_launch_note(hosts[1:], other) == "demo-web-1, demo-web-2 would be launched from ami-b (chat-r1)"
+    assert compute_launch_note(hosts, other) == (
+        "demo-bastion would be launched from ami-f (al2023-ami-2023.6);"
+        " demo-web-1, demo-web-2 would be launched from ami-b (chat-r1)"
+    )
+
+
+def test_image_summary_lists_the_snapshots():
+    image = {
+        "image_id": "ami-b",
+        "name": "demo-chat-r1",
+        "block_device_mappings": [
+            {"device_name": "/dev/xvda", "ebs": {"snapshot_id": "snap-1", "volume_size": 20}},
+            {"device_name": "/dev/xvdb", "ebs": {"snapshot_id": "snap-2"}},
+            {"device_name": "/dev/xvdc", "virtual_name": "ephemeral0"},
+        ],
+    }
+    assert compute_image_summary(image) == "ami-b (demo-chat-r1, snapshots snap-1, snap-2)"
+    assert compute_image_summary({"image_id": "ami-c"}) == "ami-c (no name, snapshots none)"
+    with pytest.raises(AnsibleFilterError):
+        compute_image_summary("ami-b")
