@@ -39,7 +39,7 @@ export MOLECULE_GLOB := molecule/*/molecule.yml
 .PHONY: help venv demo down test test-lint test-sanity test-unit test-integration test-molecule test-apps \
         emulator-up emulator-down docker image build clean readmes teardown bench bench-provision \
         maintenance-on maintenance-off test-sorry test-chat-stack demo-bot demo-chat \
-        test-chat chat-deps bench-chat test-bot
+        test-chat chat-deps bench-chat bench-chat-local bench-chat-twin test-bot
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -213,8 +213,38 @@ chat-deps: $(CHAT_STAMP) ## The chat server's Python deps in .venv; redis-server
 test-chat: venv chat-deps ## The chat server's tests: protocol, limits, two servers, a killed server, the page in Chromium
 	CHAT_TEST_REQUIRE_BROWSER=1 pytest --durations=5 --ignore=apps/chat/tests/test_chat_check.py apps/chat/tests
 
-bench-chat: venv chat-deps ## Two chat servers + Redis here: 200 clients paced and flat out (latency, lost, deliveries/s, profile)
+bench-chat: ## bench-chat-local, then bench-chat-twin: the same 200 clients on loopback, then through a twin's lb over TLS
+	@$(MAKE) --no-print-directory bench-chat-local
+	@$(MAKE) --no-print-directory bench-chat-twin
+
+bench-chat-local: venv chat-deps ## Two chat servers + Redis here: 200 clients paced and flat out (latency, lost, deliveries/s, profile)
 	python scripts/bench_chat.py
+
+# A chat stack of its own in the emulator and its twin (about 5 minutes to come up), its servers'
+# per-connection rate limits lifted (the flat-out phase is a deliberate flood); the bench goes
+# through its lb (HAProxy, TLS, the stack's own certificate) and the stack is removed afterwards,
+# whatever the bench's outcome (whose exit code make keeps).
+BENCH_CHAT_NAME ?= chatbench
+BENCH_CHAT_VARS := {"chat_app_extra_env": {"CHAT_RATE_PER_SEC": "100000", "CHAT_RATE_BURST": "100000"}}
+
+bench-chat-twin: venv image emulator-up $(CHAT_STAMP) ## A chat stack + twin of its own: the same bench through its lb over TLS, then remove it
+	@s=$$(date +%s); rc=0; \
+	  $(WITH_MITOGEN) ansible-playbook -i inventories/local playbooks/chat.yml -e webstack_name=$(BENCH_CHAT_NAME) \
+	    -e '$(BENCH_CHAT_VARS)' \
+	  && url=$$(grep -m1 'lb_url:' $(STATE)/$(BENCH_CHAT_NAME)/inventory-$(BENCH_CHAT_NAME).yml | awk '{print $$2}') \
+	  && echo "bench-chat-twin: stack up after $$(( $$(date +%s) - s )) s" \
+	  && python scripts/bench_chat.py --url "$${url/https/wss}/ws" --server-name $(BENCH_CHAT_NAME).kumo-webstack.example \
+	    --insecure --stack $(BENCH_CHAT_NAME) \
+	  || rc=$$?; \
+	  echo "bench-chat-twin: removing the stack $(BENCH_CHAT_NAME)"; \
+	  { $(WITH_MITOGEN) ansible-playbook -i inventories/local playbooks/twin.yml -e webstack_name=$(BENCH_CHAT_NAME) \
+	      -e twin_state=absent \
+	    && $(WITH_MITOGEN) ansible-playbook -i inventories/local playbooks/teardown.yml -e webstack_name=$(BENCH_CHAT_NAME) \
+	      -e webstack_kind=chat -e webstack_teardown_skip_final_snapshot=true; } >$(STATE)/bench-chat-twin-teardown.log 2>&1 \
+	  || { t=$$?; echo "bench-chat-twin: the teardown failed, see $(STATE)/bench-chat-twin-teardown.log" >&2; \
+	       [ $$rc -ne 0 ] || rc=$$t; }; \
+	  echo "bench-chat-twin: took $$(( $$(date +%s) - s )) s in all"; \
+	  exit $$rc
 
 # ---------------------------------------------------------------- the bot (apps/bot)
 BOT_REQS  := apps/bot/requirements.txt apps/bot/requirements-test.txt

@@ -1,22 +1,33 @@
 #!/usr/bin/env python3
-"""make bench-chat: two chat servers and one Redis on this machine, all on 127.0.0.1.
+"""make bench-chat: the chat servers under 200 WebSocket clients, two ways.
 
-200 clients (100 on each server), 10 of them also senders, 100 messages each (1,000 messages,
-200,000 deliveries per phase):
+Loopback (make bench-chat-local): two chat servers and one Redis started here, all on 127.0.0.1,
+plain ws://. Through a twin (make bench-chat-twin, --url): every client connects to the local
+twin's load balancer (HAProxy in a container, TLS with the stack's own certificate, published on
+127.0.0.1), which chooses the server; the chat servers are systemd containers with Redis (TLS) in
+another, deployed with their per-connection rate limits lifted (the flat-out phase is a flood).
+
+200 clients (loopback: 100 on each server; through a twin: as its lb spreads them), 10 of them
+also senders, 100 messages each (1,000 messages, 200,000 deliveries per phase):
   paced     50 messages/s in all (10,000 deliveries/s): p50/p99 send-to-receive latency, lost;
   flat out  each sender writes its 100 messages as fast as it can: deliveries/s, p99, lost.
 The load runs in LOAD_PROCS processes of its own, each reporting its CPU use, next to the servers'
-and Redis's, so a saturated load client shows. Every phase is bounded (count and time) and stops
-by itself. With py-spy installed, one more flat-out run is sampled to show where a server spends
-its time. Prints two tables and writes .webstack/bench-chat.json.
+and Redis's (through a twin: the processes of the stack's containers, read from the host's /proc
+after `docker top`; "not measured" when that fails), so a saturated load client shows. Every
+phase is bounded (count and time) and stops by itself. Loopback, with py-spy installed, one more
+flat-out run is sampled to show where a server spends its time. Prints two tables and writes
+.webstack/bench-chat.json (loopback) or .webstack/bench-chat-twin.json (twin).
 
     python scripts/bench_chat.py [--no-profile]
+    python scripts/bench_chat.py --url wss://127.0.0.1:PORT/ws --server-name DOMAIN --insecure [--stack NAME]
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import collections
+import contextlib
 import json
 import os
 import shutil
@@ -28,12 +39,13 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = ROOT / "apps" / "chat"
 sys.path.insert(0, str(APP / "bench"))
 
-from wsload import cpu_seconds, open_client  # noqa: E402
+from wsload import client_tls, cpu_seconds, open_client  # noqa: E402
 
 CLIENTS = 200
 SENDERS = 10
@@ -41,6 +53,7 @@ PER_SENDER = 100
 PACED_RATE = 50.0  # messages/s, all senders together
 LOAD_PROCS = 2
 PHASE_TIMEOUT = {"paced": PER_SENDER * SENDERS / PACED_RATE + 30, "flat": 60}
+CONNECT_TIMEOUT = 60  # s for one load process to open all its clients
 TARGETS = {"paced_p99_ms": 14, "flat_deliveries_per_s": 45_000, "flat_p99_ms": 1000}
 
 
@@ -51,7 +64,8 @@ def message(sender_id: int, seq: int) -> str:
 
 
 async def load_main(spec: dict) -> None:
-    """spec: ports, receivers (list of server indexes), senders (list of sender ids), mode."""
+    """spec: targets (where to connect: host, port, path; tls, server_name, insecure, cafile),
+    receivers (a target index per client), senders (list of sender ids), mode."""
     expected = SENDERS * PER_SENDER
     latencies: list[int] = []
     seen: list[set] = []
@@ -88,10 +102,27 @@ async def load_main(spec: dict) -> None:
 
         return on_text
 
-    ports = spec["ports"]
     clients = []
-    for k, server in enumerate(spec["receivers"]):
-        clients.append(await open_client("127.0.0.1", ports[server], "/ws", make(k)))
+
+    async def connect_all() -> None:
+        tls = {}
+        for k, index in enumerate(spec["receivers"]):
+            t = spec["targets"][index]
+            if t["tls"] and index not in tls:
+                tls[index] = client_tls(t["insecure"], t["cafile"])
+            clients.append(
+                await open_client(
+                    t["host"], t["port"], t["path"], make(k), tls=tls.get(index), server_name=t["server_name"]
+                )
+            )
+
+    try:
+        await asyncio.wait_for(connect_all(), CONNECT_TIMEOUT)
+    except (OSError, TimeoutError) as exc:
+        print(f"failed: {len(clients)} of {len(spec['receivers'])} clients open: {exc!r}", flush=True)
+        for c in clients:
+            c.close()
+        return
     senders = clients[: len(spec["senders"])]  # the first clients of this process also send
     print("ready", flush=True)
     start_ns = int(sys.stdin.readline())
@@ -172,11 +203,20 @@ def percentile(sorted_values: list[int], p: float) -> float:
 class Stack:
     """redis-server and two chat servers on loopback ports; stopped on exit."""
 
+    path = "loopback"
+    title = "loopback, ws://127.0.0.1"
+
     def __init__(self, tmp: Path) -> None:
         self.tmp = tmp
         self.redis_port = free_port()
         self.ports = [free_port(), free_port()]
         self.procs: list[subprocess.Popen] = []
+        self.targets = [
+            {"host": "127.0.0.1", "port": p, "path": "/ws", "tls": False, "server_name": None, "insecure": False,
+             "cafile": None}
+            for p in self.ports
+        ]  # fmt: skip
+        self.cpu_note = ""
 
     def __enter__(self) -> Stack:
         redis_exe = shutil.which("redis-server") or sys.exit("bench-chat: redis-server is not installed")
@@ -222,13 +262,106 @@ class Stack:
         out["redis"] = cpu_seconds(self.redis.pid)
         return out
 
+    def describe(self) -> str:
+        return f"redis :{self.redis_port}, servers :{self.ports[0]} :{self.ports[1]}"
 
-def run_phase(stack: Stack, mode: str, profile_to: Path | None = None) -> dict:
+
+# The processes of a twin's containers, by the container's kumo.webstack.twin label (and, for the
+# instances, what runs the chat server); the lb's HAProxy is counted too, it does the TLS.
+TWIN_PROCESSES = {"ec2": "kumo_chat", "elasticache": "redis-server", "alb": "haproxy"}
+
+
+class Twin:
+    """A deployed chat stack's twin, reached through its lb's URL: nothing to start or stop here.
+
+    CPU of its chat servers, Redis and lb: the containers' processes as the host sees them
+    (`docker top` gives host pids; /proc/<pid>/stat their time), a best effort.
+    """
+
+    path = "twin"
+
+    def __init__(self, url: str, server_name: str | None, insecure: bool, cafile: str | None, stack: str | None):
+        parts = urlsplit(url)
+        if parts.scheme not in ("ws", "wss") or not parts.hostname or not parts.port:
+            raise SystemExit(f"bench-chat: --url must be ws[s]://host:port/path, not {url!r}")
+        self.url = url
+        self.server_name = server_name
+        tls = parts.scheme == "wss"
+        self.title = f"twin lb {'over TLS' if tls else 'plain'}, {url}" + (f" as {server_name}" if server_name else "")
+        self.targets = [
+            {"host": parts.hostname, "port": parts.port, "path": parts.path or "/", "tls": tls,
+             "server_name": server_name, "insecure": insecure, "cafile": cafile}
+        ]  # fmt: skip
+        self.stack = stack
+        self.pids: dict[str, list[int]] = {}
+        self.cpu_note = ""
+
+    def __enter__(self) -> Twin:
+        try:
+            self.pids = self.find_pids()
+            self.cpu()
+        except (OSError, ValueError, subprocess.SubprocessError) as exc:
+            self.pids = {}
+            self.cpu_note = f"servers not measured ({exc})"
+        if not self.pids and not self.cpu_note:
+            self.cpu_note = f"servers not measured (no containers of stack {self.stack!r})"
+        return self
+
+    def __exit__(self, *exc) -> None:
+        pass
+
+    def find_pids(self) -> dict[str, list[int]]:
+        if not self.stack:
+            raise ValueError("no --stack")
+        docker = shutil.which("docker")
+        if docker is None:
+            raise ValueError("no docker command")
+        listing = subprocess.run(
+            [docker, "ps", "--filter", f"label=kumo.webstack.stack={self.stack}", "--format",
+             '{{.Names}}\t{{.Label "kumo.webstack.twin"}}'],
+            capture_output=True, text=True, timeout=30, check=True,
+        ).stdout  # fmt: skip
+        pids = {}
+        for line in sorted(listing.splitlines()):
+            name, _, kind = line.partition("\t")
+            wanted = TWIN_PROCESSES.get(kind)
+            if wanted is None:
+                continue
+            top = subprocess.run(
+                [docker, "top", name, "-eo", "pid,args"], capture_output=True, text=True, timeout=30, check=True
+            ).stdout.splitlines()[1:]
+            found = [int(row.split(None, 1)[0]) for row in top if wanted in row.split(None, 1)[1]]
+            if found:
+                # the stack's prefix off: chat-1, chat-2, redis, lb
+                pids[name.removeprefix(f"{self.stack}-")] = found
+        return pids
+
+    def cpu(self) -> dict[str, float]:
+        try:
+            return {label: sum(cpu_seconds(pid) for pid in pids) for label, pids in self.pids.items()}
+        except OSError as exc:  # a process went away (a restart): its time is lost, say so
+            self.cpu_note = f"servers not measured ({exc})"
+            return {}
+
+    def describe(self) -> str:
+        seen = ", ".join(f"{k} ({len(v)} process{'es' if len(v) > 1 else ''})" for k, v in self.pids.items())
+        return f"through {self.url}" + (f"; CPU of {seen}" if seen else f"; {self.cpu_note}")
+
+
+def stop_all(procs: list[subprocess.Popen]) -> None:
+    for p in procs:
+        if p.poll() is None:
+            p.kill()
+        p.wait()
+
+
+def run_phase(stack: Stack | Twin, mode: str, profile_to: Path | None = None) -> dict:
     specs = []
+    n_targets = len(stack.targets)
     for n in range(LOAD_PROCS):
-        receivers = [k % 2 for k in range(n * CLIENTS // LOAD_PROCS, (n + 1) * CLIENTS // LOAD_PROCS)]
+        receivers = [k % n_targets for k in range(n * CLIENTS // LOAD_PROCS, (n + 1) * CLIENTS // LOAD_PROCS)]
         senders = list(range(n * SENDERS // LOAD_PROCS, (n + 1) * SENDERS // LOAD_PROCS))
-        specs.append({"ports": stack.ports, "receivers": receivers, "senders": senders, "mode": mode})
+        specs.append({"targets": stack.targets, "receivers": receivers, "senders": senders, "mode": mode})
     procs = [
         subprocess.Popen(
             [sys.executable, __file__, "--load", json.dumps(spec)],
@@ -239,8 +372,10 @@ def run_phase(stack: Stack, mode: str, profile_to: Path | None = None) -> dict:
         for spec in specs
     ]
     for p in procs:
-        if p.stdout.readline().strip() != "ready":
-            raise SystemExit("bench-chat: a load process failed to connect")
+        line = p.stdout.readline().strip()
+        if line != "ready":
+            stop_all(procs)
+            raise SystemExit(f"bench-chat: {mode}: a load process failed to connect: {line or 'it exited'}")
     spy = None
     if profile_to is not None:
         spy = subprocess.Popen(
@@ -255,7 +390,11 @@ def run_phase(stack: Stack, mode: str, profile_to: Path | None = None) -> dict:
     for p in procs:
         p.stdin.write(f"{start}\n")
         p.stdin.flush()
-    results = [json.loads(p.stdout.readline()) for p in procs]
+    lines = [p.stdout.readline() for p in procs]  # each process stops by itself (PHASE_TIMEOUT)
+    if not all(lines):
+        stop_all(procs)
+        raise SystemExit(f"bench-chat: {mode}: a load process exited without its results")
+    results = [json.loads(line) for line in lines]
     for p in procs:
         p.wait(30)
     cpu1 = stack.cpu()
@@ -268,6 +407,7 @@ def run_phase(stack: Stack, mode: str, profile_to: Path | None = None) -> dict:
     received = sum(r["received"] for r in results)
     return {
         "mode": mode,
+        "path": stack.path,
         "clients": CLIENTS,
         "messages": SENDERS * PER_SENDER,
         "expected_deliveries": SENDERS * PER_SENDER * CLIENTS,
@@ -281,9 +421,10 @@ def run_phase(stack: Stack, mode: str, profile_to: Path | None = None) -> dict:
         "p99_ms": percentile(lat, 99) / 1000,
         "max_ms": (lat[-1] / 1000) if lat else float("nan"),
         "cpu_s": {
-            **{k: round(cpu1[k] - cpu0[k], 2) for k in cpu0},
+            **{k: round(cpu1[k] - cpu0[k], 2) for k in cpu0 if k in cpu1},
             **{f"load{i + 1}": round(r["cpu_s"], 2) for i, r in enumerate(results)},
         },
+        "cpu_note": stack.cpu_note,
     }
 
 
@@ -311,20 +452,46 @@ def table(title: str, rows: list[tuple[str, str]]) -> None:
 
 def cpu_text(phase: dict) -> str:
     wall = phase["wall_s"]
-    return ", ".join(f"{k} {v:.2f}s ({100 * v / wall:.0f}%)" for k, v in phase["cpu_s"].items())
+    text = ", ".join(f"{k} {v:.2f}s ({100 * v / wall:.0f}%)" for k, v in phase["cpu_s"].items())
+    return text + (f"; {phase['cpu_note']}" if phase["cpu_note"] else "")
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--no-profile", action="store_true", help="no py-spy run (loopback; never through a twin)")
+    parser.add_argument("--url", help="through a twin: its lb's WebSocket URL, e.g. wss://127.0.0.1:8443/ws")
+    parser.add_argument("--server-name", help="TLS SNI and Host header (the stack's domain)")
+    parser.add_argument("--insecure", action="store_true", help="do not verify the lb's certificate")
+    parser.add_argument("--cafile", help="verify the lb's certificate against this PEM")
+    parser.add_argument(
+        "--stack", help="the twin's stack name, for its containers' CPU (default: --server-name's first label)"
+    )
+    args = parser.parse_args(argv)
+    if args.url is None and (args.server_name or args.insecure or args.cafile or args.stack):
+        parser.error("--server-name, --insecure, --cafile and --stack go with --url")
+    if args.stack is None and args.server_name:
+        args.stack = args.server_name.split(".", 1)[0]
+    return args
 
 
 def main() -> int:
     if sys.argv[1:2] == ["--load"]:
         asyncio.run(load_main(json.loads(sys.argv[2])))
         return 0
-    profile = "--no-profile" not in sys.argv and shutil.which("py-spy") is not None
-    with tempfile.TemporaryDirectory(prefix="bench-chat-") as tmp, Stack(Path(tmp)) as stack:
+    args = parse_args(sys.argv[1:])
+    twin = args.url is not None
+    profile = not twin and not args.no_profile and shutil.which("py-spy") is not None
+    with contextlib.ExitStack() as ctx:
+        if twin:
+            stack = ctx.enter_context(Twin(args.url, args.server_name, args.insecure, args.cafile, args.stack))
+        else:
+            tmp = ctx.enter_context(tempfile.TemporaryDirectory(prefix="bench-chat-"))
+            stack = ctx.enter_context(Stack(Path(tmp)))
         load_avg = os.getloadavg()
         print(
             f"bench-chat: load average before {load_avg[0]:.2f} (other work on this machine skews latency)\n"
-            f"bench-chat: redis :{stack.redis_port}, servers :{stack.ports[0]} :{stack.ports[1]}, "
-            f"{CLIENTS} clients in {LOAD_PROCS} load processes, {SENDERS} senders x {PER_SENDER} messages",
+            f"bench-chat: {stack.path}: {stack.describe()}\n"
+            f"bench-chat: {CLIENTS} clients in {LOAD_PROCS} load processes, {SENDERS} senders x {PER_SENDER} messages",
             flush=True,
         )
         paced = run_phase(stack, "paced")
@@ -335,7 +502,8 @@ def main() -> int:
             run_phase(stack, "flat", profile_to=prof)
             hot = summarize_profile(prof) if prof.exists() else []
     table(
-        f"Paced: {PACED_RATE:.0f} messages/s x {CLIENTS} clients = {PACED_RATE * CLIENTS:,.0f} deliveries/s",
+        f"Paced ({stack.title}): {PACED_RATE:.0f} messages/s x {CLIENTS} clients = "
+        f"{PACED_RATE * CLIENTS:,.0f} deliveries/s",
         [
             ("deliveries", f"{paced['received']:,} of {paced['expected_deliveries']:,}"),
             ("lost / duplicates", f"{paced['lost']} / {paced['duplicates']}"),
@@ -346,7 +514,7 @@ def main() -> int:
         ],
     )
     table(
-        "Flat out: every sender as fast as it can",
+        f"Flat out ({stack.title}): every sender as fast as it can",
         [
             ("deliveries", f"{flat['received']:,} of {flat['expected_deliveries']:,} in {flat['wall_s']:.2f} s"),
             (
@@ -361,11 +529,17 @@ def main() -> int:
     )
     if hot:
         table("Where server 1 spends its time, flat out (py-spy, self time)", [(f, f"{p:.1f}%") for f, p in hot])
-    out = ROOT / ".webstack" / "bench-chat.json"
+    for phase in (paced, flat):
+        if phase["error_frames"]:
+            print(f"\n{phase['mode']}: error frames from the server, e.g. {phase['error_frames'][0]}")
+    out = ROOT / ".webstack" / ("bench-chat-twin.json" if twin else "bench-chat.json")
     out.parent.mkdir(exist_ok=True)
     out.write_text(
         json.dumps(
             {
+                "path": stack.path,
+                "url": args.url,
+                "server_name": args.server_name,
                 "load_average_before": load_avg,
                 "paced": paced,
                 "flat": flat,

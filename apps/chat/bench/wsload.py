@@ -1,11 +1,14 @@
 """A lean WebSocket client for load generation: websockets' Sans-I/O ClientProtocol on a plain
 asyncio Protocol (no per-connection tasks or queues), so one load process drives many clients.
-Used by scripts/bench_chat.py and bench/libchoice.py; it connects only where it is told (127.0.0.1).
+Used by scripts/bench_chat.py and bench/libchoice.py; it connects only where it is told (127.0.0.1,
+or a twin's lb published there). ws:// by default; wss:// when given an SSLContext (asyncio's TLS
+layer in between; the plain path is unchanged).
 """
 
 from __future__ import annotations
 
 import asyncio
+import ssl
 from collections.abc import Callable
 
 from websockets.client import ClientProtocol
@@ -71,12 +74,42 @@ class WsClient(asyncio.Protocol):
 
 
 async def open_client(
-    host: str, port: int, path: str, on_text: Callable[[bytes], None], origin: str | None = None
+    host: str,
+    port: int,
+    path: str,
+    on_text: Callable[[bytes], None],
+    origin: str | None = None,
+    *,
+    tls: ssl.SSLContext | None = None,
+    server_name: str | None = None,
 ) -> WsClient:
+    """Connect to host:port over TCP and open a WebSocket on path.
+
+    tls: wss:// through this context (client_tls() makes one). server_name: the name in the
+    request's Host header and, with TLS, in SNI and the certificate check (default: host), for a
+    server reached at an address its certificate does not name (a twin's lb on 127.0.0.1).
+    """
     loop = asyncio.get_running_loop()
-    _, client = await loop.create_connection(lambda: WsClient(f"ws://{host}:{port}{path}", on_text, origin), host, port)
+    name = server_name or host
+    if tls is None:
+        uri = f"ws://{name}:{port}{path}"
+        _, client = await loop.create_connection(lambda: WsClient(uri, on_text, origin), host, port)
+    else:
+        uri = f"wss://{name}:{port}{path}"
+        _, client = await loop.create_connection(
+            lambda: WsClient(uri, on_text, origin), host, port, ssl=tls, server_hostname=name
+        )
     await client.opened
     return client
+
+
+def client_tls(insecure: bool = False, cafile: str | None = None) -> ssl.SSLContext:
+    """A client SSLContext: the system's CAs (or cafile) verified, or no verification at all."""
+    ctx = ssl.create_default_context(cafile=cafile)
+    if insecure:
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+    return ctx
 
 
 def cpu_seconds(pid: int | str = "self") -> float:
