@@ -9,8 +9,14 @@ changes nothing, and then, through the twin's lb over TLS (wss), scripts/chat_ch
   servers one at a time (-e chat_app_restart=true): every client gets every message exactly once,
   in order (the servers close with 1001, the clients resume from their last id on the other one).
 
-Then the twin goes and a teardown leaves nothing tagged with the stack. The AUTH token appears
-nowhere: not in the output (-v), outputs.json, the containers' configuration or process lists.
+Then the image baked ahead (playbooks/chat/bake.yml): a builder configured as a chat server without
+its settings, imaged and terminated; a second bake changes nothing; a third chat server launches from
+the baked image (in the twin, from the builder's committed container) and joins through chat.yml.
+
+Then the twin goes and a default teardown keeps the data (Redis's final snapshot and the baked
+image, both named in its output) and nothing else; a teardown with webstack_teardown_delete_images
+removes the image too. The AUTH token appears nowhere: not in the output (-v), outputs.json, the
+containers' configuration or process lists, the baked image.
 One stack, shared by every step: the chat kind's share of make test's budget.
 """
 
@@ -30,6 +36,7 @@ from .test_stack import stack_leftovers
 from .test_twin import BASE_IMAGE, remove_twin
 
 CHAT = ROOT / "playbooks" / "chat.yml"
+BAKE = ROOT / "playbooks" / "chat" / "bake.yml"
 DEPLOY = ROOT / "playbooks" / "chat" / "deploy.yml"
 TWIN = ROOT / "playbooks" / "twin.yml"
 TEARDOWN = ROOT / "playbooks" / "teardown.yml"
@@ -179,14 +186,77 @@ def test_chat_stack_end_to_end(emulator, tmp_path):
         assert report["clients_reconnected"] == 50, summary
         assert report["close_codes"].get("1001", 0) >= 50, summary
 
-        # ---- the twin goes, then a teardown leaves nothing tagged with the stack (no data kept:
-        # the chat's Redis holds a bounded stream of recent messages, no snapshot is asked for)
+        # ---- the image baked ahead, then a third chat server launched from it
+        bake = run_playbook(BAKE, "-i", str(LOCAL), "-v", env=env, extra_vars=extra, timeout=1800)
+        assert bake.rc == 0, bake.output[-8000:]
+        assert token not in bake.output, "the AUTH token was printed"
+        stack_tag = [{"Name": "tag:Stack", "Values": [stack]}]
+        (image,) = ec2.describe_images(Owners=["self"], Filters=stack_tag)["Images"]
+        tags = {t["Key"]: t["Value"] for t in image["Tags"]}
+        assert tags["Role"] == "chat" and tags["ManagedBy"] == "kumo.webstack", tags
+        assert len(tags["AppRevision"]) == 40 and tags["AppRuntime"] == "systemd", tags
+        assert tags["BakedFrom"] == out["compute"]["ami_id"], tags
+        builders = [
+            i["State"]["Name"]
+            for r in ec2.describe_instances(Filters=[*stack_tag, {"Name": "tag:Role", "Values": ["chat-builder"]}])[
+                "Reservations"
+            ]
+            for i in r["Instances"]
+        ]
+        assert builders == ["terminated"], builders
+        baked = f"kumo-webstack/twin-ami:{image['ImageId']}"
+        # installed, without settings: the image holds the venv and the unit, no chat.env (no token)
+        files = docker("run", "--rm", "--entrypoint", "ls", baked, "/etc/kumo-chat", "/opt/kumo-chat/venv/bin/python")
+        assert "chat.env" not in files and "/opt/kumo-chat/venv/bin/python" in files, files
+        assert docker("ps", "-aq", "--filter", f"name={stack}-chat-builder").split() == []
+        again = run_playbook(BAKE, "-i", str(LOCAL), env=env, extra_vars=extra)
+        assert again.rc == 0 and again.changed == 0, again.output[-6000:]
+        assert "Nothing to bake" in again.output
+
+        three = run_playbook(
+            CHAT, "-i", str(LOCAL), env=env, extra_vars={**extra, "webstack_chat_count": 3}, timeout=2400
+        )
+        assert three.rc == 0, three.output[-8000:]
+        out = json.loads((tmp_path / "state" / stack / "outputs.json").read_text())
+        images = {i["name"]: i["image_id"] for i in out["compute"]["chat"]}
+        assert images == {
+            f"{stack}-chat-1": out["compute"]["ami_id"],
+            f"{stack}-chat-2": out["compute"]["ami_id"],
+            f"{stack}-chat-3": image["ImageId"],
+        }, images
+        assert docker("inspect", "-f", "{{.Config.Image}}", f"{stack}-chat-3").strip() == baked
+        health = elbv2.describe_target_health(TargetGroupArn=tg_arn)["TargetHealthDescriptions"]
+        assert len(health) == 3, health
+        pinned = chat_check("pinned", *common)
+        assert pinned["ok"], pinned
+
+        # ---- the twin goes (the baked image stays), then a teardown removes all but the data: the
+        # final snapshot of Redis and the baked image, both named in its output
         gone = run_playbook(TWIN, "-i", str(LOCAL), env=env, extra_vars={**extra, "twin_state": "absent"})
         assert gone.rc == 0, gone.output[-6000:]
+        assert docker("images", "-q", baked).strip()
         down = run_playbook(TEARDOWN, env=emulator.env, extra_vars=extra, timeout=1800)
         assert down.rc == 0, down.output[-8000:]
-        assert stack_leftovers(emulator, stack) == {}
+        (snapshot,) = [
+            s
+            for s in elasticache.describe_snapshots()["Snapshots"]
+            if s["SnapshotName"].startswith(f"{stack}-redis-final-")
+        ]
+        assert snapshot["ReplicationGroupId"] == f"{stack}-redis", snapshot
+        assert snapshot["SnapshotName"] in down.output and image["ImageId"] in down.output
+        kept = stack_leftovers(emulator, stack)
+        assert set(kept) <= {"ec2:images", "ec2:snapshots"} and kept["ec2:images"] == [image["ImageId"]], kept
         assert not (secrets_dir / "redis-auth-token").exists()
+
+        # ---- forced: the baked image and its snapshots go too, in the emulator and in the twin
+        forced = {**extra, "webstack_teardown_delete_images": True}
+        down = run_playbook(TEARDOWN, env=emulator.env, extra_vars=forced, timeout=1800)
+        assert down.rc == 0, down.output[-8000:]
+        assert stack_leftovers(emulator, stack) == {}
+        gone = run_playbook(TWIN, "-i", str(LOCAL), env=env, extra_vars={**forced, "twin_state": "absent"})
+        assert gone.rc == 0, gone.output[-6000:]
+        assert docker("images", "-q", baked).strip() == ""
         assert docker("ps", "-aq", "--filter", f"label=kumo.webstack.stack={stack}").split() == []
+        elasticache.delete_snapshot(SnapshotName=snapshot["SnapshotName"])
     finally:
         remove_twin(stack)
