@@ -16,17 +16,19 @@ STATE         := .webstack
 SCENARIO      ?=
 WEBSTACK_NAME ?= demo
 # Integration tests run in parallel, each worker with its own emulator (mostly waiting on
-# ansible-playbook subprocesses, so a little more than the 2 cores helps).
-TEST_WORKERS  ?= 3
+# ansible-playbook subprocesses, health checks and paced load, so more workers than cores helps:
+# with all four kinds the tests' call times add up to about 8,600 s, their CPU to about 2,900 s).
+TEST_WORKERS  ?= 4
 
 export PATH := $(BIN):$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 # The integration tests and the demos run their playbooks with Mitogen's strategy, from .venv:
 # modules run in Python processes kept for the whole run, so boto3 and the Docker SDK are imported
 # once, not once per task. Measured on integration tests (test_ecs, test_security_groups,
-# test_twin, bench-provision): 30-55 % less CPU, the same tasks and results. Not for Molecule: its
-# docker driver's destroy waits on an async job that never ends under Mitogen. ansible.cfg does
-# not name it (ansible-playbook outside make, or the collection installed elsewhere, uses
+# test_twin, bench-provision): 30-55 % less CPU, the same tasks and results. Molecule too, with
+# its own destroy playbook (the docker driver's waits on an async job that never ends under
+# Mitogen) and `ansible_connection: docker` for its hosts (.config/molecule/config.yml): the
+# nginx_default scenario took 147 s with it, 203 s without. ansible.cfg does not name it (ansible-playbook outside make, or the collection installed elsewhere, uses
 # Ansible's own linear strategy); WEBSTACK_MITOGEN=0 turns it off here too.
 WEBSTACK_MITOGEN ?= 1
 MITOGEN = $(firstword $(wildcard $(CURDIR)/$(VENV)/lib/python3*/site-packages/ansible_mitogen/plugins/strategy))
@@ -162,26 +164,23 @@ test-unit: venv ## Unit tests (no emulator, no containers), on both cores
 # when it is missing (a bare `pytest tests/integration` skips them instead).
 test-integration: venv image ## Playbooks and modules against the embedded emulator (parallel workers)
 	export WEBSTACK_BASE_IMAGE_REF=$$(scripts/build-base-image.sh); \
-	  $(WITH_MITOGEN) pytest -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder --durations=25 \
-	    -m "not sorry_stack and not chat_stack" tests/integration
+	  $(WITH_MITOGEN) pytest -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder --durations=25 tests/integration
 
-# Not in make test yet: with them it took over 45 minutes (issue 14's closing note). The sorry
-# pages role alone, a sorry stack end to end, and the rails e2e test with maintenance on and off
-# under load on blog (WEBSTACK_E2E_SORRY=1).
-test-sorry: venv image ## The sorry stack's end-to-end tests (seed 003), about 25 minutes
-	export WEBSTACK_BASE_IMAGE_REF=$$(scripts/build-base-image.sh) WEBSTACK_E2E_SORRY=1; \
-	  pytest -n 2 --dist loadgroup -m "" tests/integration/test_sorry_pages.py tests/integration/test_sorry_twin.py \
+# Subsets of make test, for working on one kind. The sorry kind's: the sorry pages role alone, a
+# sorry stack end to end, and the rails e2e test (blog goes into maintenance and out of it under load).
+test-sorry: venv image ## The sorry kind's tests alone (seed 003): the pages role, a sorry stack, maintenance in the rails e2e test
+	export WEBSTACK_BASE_IMAGE_REF=$$(scripts/build-base-image.sh); \
+	  $(WITH_MITOGEN) pytest -n 2 --dist loadgroup tests/integration/test_sorry_pages.py tests/integration/test_sorry_twin.py \
 	  tests/integration/test_rails_twin.py
 
-# Not in make test yet: with them it would take over 45 minutes. The check's own tests
-# (apps/chat/tests/test_chat_check.py, about 20 s: it against two local servers behind a test lb),
-# the chat stack end to end in the twin (about 5 minutes alone: provision, twin, hosts, deploy, the
-# pinned and stream checks through a rolling restart, teardown), then on premises (Molecule
-# chat_onprem, about 6 minutes alone).
-test-chat-stack: venv image $(CHAT_STAMP) ## The chat stack's end-to-end tests (seed 004): twin, then on premises, about 11 minutes
+# The chat kind's: the check's own tests (apps/chat/tests/test_chat_check.py: it against two local
+# servers behind a test lb), the chat stack end to end in the twin (provision, twin, hosts, deploy,
+# the pinned and stream checks through a rolling restart, the bake, teardown), then on premises
+# (Molecule chat_onprem).
+test-chat-stack: venv image $(CHAT_STAMP) ## The chat kind's tests alone (seed 004): the check, the stack in the twin, then on premises
 	export WEBSTACK_BASE_IMAGE_REF=$$(scripts/build-base-image.sh); \
 	  pytest apps/chat/tests/test_chat_check.py \
-	  && $(WITH_MITOGEN) pytest -m chat_stack tests/integration/test_chat_stack.py && molecule test -s chat_onprem
+	  && $(WITH_MITOGEN) pytest tests/integration/test_chat_stack.py && $(WITH_MITOGEN) molecule test -s chat_onprem
 
 docker: ## Make sure a Docker engine is running (installs Debian's docker.io as root)
 	@scripts/ensure-docker.sh
@@ -189,9 +188,9 @@ docker: ## Make sure a Docker engine is running (installs Debian's docker.io as 
 image: docker ## Build the test-host base image (debootstrap; only when its recipe changed)
 	@scripts/build-base-image.sh >/dev/null
 
-# chat_onprem runs in make test-chat-stack (it does not fit make test's budget yet)
-test-molecule: venv image ## Molecule scenarios, MOLECULE_JOBS (2) at a time (or one: SCENARIO=bastion)
-	WEBSTACK_BASE_IMAGE_REF=$$(scripts/build-base-image.sh) MOLECULE_EXCLUDE=chat_onprem \
+# chat_onprem's verify runs scripts/chat_check.py on the controller (websockets: CHAT_STAMP)
+test-molecule: venv image $(CHAT_STAMP) ## Molecule scenarios, MOLECULE_JOBS (2) at a time (or one: SCENARIO=bastion)
+	WEBSTACK_BASE_IMAGE_REF=$$(scripts/build-base-image.sh) $(WITH_MITOGEN) \
 	  $(if $(SCENARIO),molecule test -s $(SCENARIO),scripts/molecule-all.sh)
 
 test-apps: image ## The sample app's own tests (rails test, production boot) in kumo-webstack/ruby
@@ -210,8 +209,8 @@ chat-deps: $(CHAT_STAMP) ## The chat server's Python deps in .venv; redis-server
 
 # Not under tests/ (pytest.ini's testpaths), so test-unit never collects them. The browser test
 # fails here, never skips, when Chromium is missing.
-test-chat: venv chat-deps ## The chat server's tests: protocol, limits, two servers, a killed server, the page in Chromium
-	CHAT_TEST_REQUIRE_BROWSER=1 pytest --durations=5 --ignore=apps/chat/tests/test_chat_check.py apps/chat/tests
+test-chat: venv chat-deps ## The chat server's tests: protocol, limits, two servers, a killed server, the page in Chromium, scripts/chat_check.py
+	CHAT_TEST_REQUIRE_BROWSER=1 pytest --durations=5 apps/chat/tests
 
 bench-chat: ## bench-chat-local, then bench-chat-twin: the same 200 clients on loopback, then through a twin's lb over TLS
 	@$(MAKE) --no-print-directory bench-chat-local

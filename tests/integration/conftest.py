@@ -103,20 +103,26 @@ def running_emulator(log_dir: Path, **extra_env: str):
 # The longest tests first, so the parallel workers (make test-integration: pytest-xdist,
 # --dist loadgroup --no-loadscope-reorder, which hands each worker a test or an xdist_group in
 # this order) start them at once instead of finding one of them last with the others idle.
-# xdist deals the first three units one to each worker, then a second unit to each, held queued
-# until the first ends: so ranks 0-2 are the three longest, ranks 3-5 short ones (nothing long
-# waits behind a long one). By measured call time (idle, 3 workers on 2 cores): the e2e test
-# (two stacks side by side: 20-25 min), the whole stack (15), the load balancer tests (4-5 each),
-# the twin (8), compute, database (3 each). The rest keeps its file order.
+# xdist deals the first four units one to each worker (TEST_WORKERS=4), then a second unit to
+# each, held queued until the first ends: so ranks 0-3 are the four longest, ranks 4-7 short ones
+# (nothing long waits behind a long one). By call time measured at b9500a5 (3 workers on 2 cores,
+# s): the rails e2e test (two stacks side by side: 1,836), the chat stack (1,122), the bot stack
+# (908), the whole stack (585), the twin (496), the load balancer's second stack (408), the sorry
+# stack (286), compute (278). The rest keeps its file order.
 LONGEST_FIRST = (
     "test_rails_twin.py::",
+    "test_chat_stack.py::",
+    "test_bot_stack.py::",
     "test_stack.py::test_whole_stack",
-    "test_loadbalancer.py::test_ip_group",
     "test_network.py::test_check_mode",
     "test_domain.py::test_ambiguous",
     "test_module_targets.py::test_target[scheduler_schedule_group]",
+    "test_stack.py::test_teardown_takes",
     "test_twin.py::",
-    "test_bot_stack.py::",
+    "test_loadbalancer.py::test_ip_group",
+    "test_sorry_twin.py::",
+    "test_compute.py::test_instances",
+    "test_sorry_pages.py::test_sorry_pages",
     "test_ecs.py::test_ecs",
     "test_bad_input.py::",
     "test_database.py::test_bad_input",
@@ -124,7 +130,6 @@ LONGEST_FIRST = (
     "test_domain.py::test_bad_input",
     "test_compute.py::test_bad_input",
     "test_security_groups.py::test_bad_input",
-    "test_compute.py::test_instances",
     "test_loadbalancer.py::test_load_balancer",
     "test_database.py::test_database",
     "test_security_groups.py::test_security_groups_are_wired",

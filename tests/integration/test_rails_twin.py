@@ -487,23 +487,18 @@ def test_two_rails_stacks_deploy_switch_and_tear_down_without_a_failed_request(t
         with running_emulator(tmp_path, MOTO_ACM_VALIDATION_WAIT="1") as emulator:
             with concurrent.futures.ThreadPoolExecutor(2) as pool:
                 shop_run = pool.submit(run, "shop", lambda t: deploy_and_roll_back(t, tmp_path / "shop"))
-                # with WEBSTACK_E2E_SORRY=1 (make test-sorry; not in make test yet, for CI's time)
                 # blog also has sorry servers and goes into maintenance and out of it under load
-                sorry = (
-                    {
-                        "sorry_pages_domains": [
-                            {"name": f"{stacks['blog']}.kumo-webstack.example"},
-                            {"name": f"www.{stacks['blog']}.kumo-webstack.example"},
-                        ],
-                        "webstack_sorry_count": 1,
-                    }
-                    if os.environ.get("WEBSTACK_E2E_SORRY") == "1"
-                    else {}
-                )
+                sorry = {
+                    "sorry_pages_domains": [
+                        {"name": f"{stacks['blog']}.kumo-webstack.example"},
+                        {"name": f"www.{stacks['blog']}.kumo-webstack.example"},
+                    ],
+                    "webstack_sorry_count": 1,
+                }
                 blog_run = pool.submit(
                     run,
                     "blog",
-                    lambda t: (switch_app_servers(t), maintenance_on_and_off(t) if sorry else None),
+                    lambda t: (switch_app_servers(t), maintenance_on_and_off(t)),
                     rails_app_server="unicorn",
                     **sorry,
                 )
@@ -519,8 +514,8 @@ def test_two_rails_stacks_deploy_switch_and_tear_down_without_a_failed_request(t
                 down = run_playbook(
                     TEARDOWN,
                     env=blog["env"],
-                    # not given the sorry pages it was built with (WEBSTACK_E2E_SORRY=1): the
-                    # teardown takes them from outputs.json, and still leaves nothing
+                    # not given the sorry pages it was built with: the teardown takes them
+                    # from outputs.json, and still leaves nothing
                     extra_vars={
                         **{k: v for k, v in blog["extra"].items() if k not in shaped},
                         "webstack_teardown_force_delete_data": True,

@@ -19,7 +19,7 @@ PAGES = ROOT / "roles" / "sorry_pages" / "files" / "pages"
 ACCOUNT = "123456789012"
 CLOUDFRONT_ZONE = "Z2FDTNDATAQYW2"
 
-# not in make test yet (CI's time): make test-sorry runs it
+# make test-sorry runs the sorry kind's tests alone
 pytestmark = [pytest.mark.emulator, pytest.mark.sorry_stack]
 
 

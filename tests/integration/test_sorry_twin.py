@@ -24,7 +24,7 @@ TWIN = ROOT / "playbooks" / "twin.yml"
 TEARDOWN = ROOT / "playbooks" / "teardown.yml"
 LOCAL = ROOT / "inventories" / "local"
 
-# not in make test yet (CI's time): make test-sorry runs it
+# make test-sorry runs the sorry kind's tests alone
 pytestmark = [
     pytest.mark.emulator,
     pytest.mark.sorry_stack,
