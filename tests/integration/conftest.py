@@ -100,15 +100,16 @@ def running_emulator(log_dir: Path, **extra_env: str):
             proc.kill()
 
 
-# The longest tests first, so the parallel workers (make test-integration: pytest-xdist,
-# --dist loadgroup --no-loadscope-reorder, which hands each worker a test or an xdist_group in
-# this order) start them at once instead of finding one of them last with the others idle.
-# xdist deals the first four units one to each worker (TEST_WORKERS=4), then a second unit to
-# each, held queued until the first ends: so ranks 0-3 are the four longest, ranks 4-7 short ones
-# (nothing long waits behind a long one). By call time measured at b9500a5 (3 workers on 2 cores,
-# s): the rails e2e test (two stacks side by side: 1,836), the chat stack (1,122), the bot stack
-# (908), the whole stack (585), the twin (496), the load balancer's second stack (408), the sorry
-# stack (286), compute (278). The rest keeps its file order.
+# The longest tests first, so the parallel workers (make test-integration: pytest-xdist, --dist
+# loadgroup --no-loadscope-reorder, which hands each worker a test or an xdist_group in this
+# order) start them at once instead of finding one of them last with the others idle. xdist deals
+# the first units one to each worker (TEST_WORKERS, 3), then a second unit to each, held queued
+# until the first ends: so the first ranks are the longest, the next ones short (nothing long
+# waits behind a long one; ranks 0-3 long and 4-7 short serve up to 4 workers). By call time
+# measured at b9500a5 (3 workers on 2 cores, s): the rails e2e test (two stacks side by side:
+# 1,836), the chat stack (1,122), the bot stack (908), the whole stack (585), the twin (496), the
+# load balancer's second stack (408), the sorry stack (286), compute (278). The rest keeps its
+# file order.
 LONGEST_FIRST = (
     "test_rails_twin.py::",
     "test_chat_stack.py::",

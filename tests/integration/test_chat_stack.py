@@ -54,9 +54,9 @@ def chat_check(*args: str, timeout: float = 300) -> dict:
     proc = subprocess.run(
         [sys.executable, str(CHECK), *args], capture_output=True, text=True, timeout=timeout, check=False
     )
-    report = json.loads(proc.stdout.strip().splitlines()[-1]) if proc.stdout.strip() else {}
-    assert proc.returncode in (0, 1), proc.stderr[-3000:]
-    return report
+    # 0 ok, 1 a failed check, both with a report; anything else (no report) is a broken check
+    assert proc.returncode in (0, 1) and proc.stdout.strip(), f"rc {proc.returncode}: {proc.stderr[-3000:]}"
+    return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
 def test_chat_stack_end_to_end(emulator, tmp_path):
