@@ -104,8 +104,8 @@ def running_emulator(log_dir: Path, **extra_env: str):
 # loadgroup --no-loadscope-reorder, which hands each worker a test or an xdist_group in this
 # order) start them at once instead of finding one of them last with the others idle. xdist deals
 # the first units one to each worker (TEST_WORKERS, 3), then a second unit to each, held queued
-# until the first ends: so the first ranks are the longest, the next ones short (nothing long
-# waits behind a long one; ranks 0-3 long and 4-7 short serve up to 4 workers). By call time
+# until the first ends: so ranks 0-2 are the longest, ranks 3-5 short ones (nothing long waits
+# behind a long one; with more workers, move more long ones to the front). By call time
 # measured at b9500a5 (3 workers on 2 cores, s): the rails e2e test (two stacks side by side:
 # 1,836), the chat stack (1,122), the bot stack (908), the whole stack (585), the twin (496), the
 # load balancer's second stack (408), the sorry stack (286), compute (278). The rest keeps its
@@ -114,10 +114,10 @@ LONGEST_FIRST = (
     "test_rails_twin.py::",
     "test_chat_stack.py::",
     "test_bot_stack.py::",
-    "test_stack.py::test_whole_stack",
     "test_network.py::test_check_mode",
     "test_domain.py::test_ambiguous",
     "test_module_targets.py::test_target[scheduler_schedule_group]",
+    "test_stack.py::test_whole_stack",
     "test_stack.py::test_teardown_takes",
     "test_twin.py::",
     "test_loadbalancer.py::test_ip_group",
