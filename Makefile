@@ -28,8 +28,9 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 # test_twin, bench-provision): 30-55 % less CPU, the same tasks and results. Molecule too, with
 # its own destroy playbook (the docker driver's waits on an async job that never ends under
 # Mitogen) and `ansible_connection: docker` for its hosts (.config/molecule/config.yml): the
-# nginx_default scenario took 147 s with it, 203 s without. ansible.cfg does not name it (ansible-playbook outside make, or the collection installed elsewhere, uses
-# Ansible's own linear strategy); WEBSTACK_MITOGEN=0 turns it off here too.
+# nginx_default scenario took 147 s with it, 203 s without. ansible.cfg does not name it
+# (ansible-playbook outside make, or the collection installed elsewhere, uses Ansible's own
+# linear strategy); WEBSTACK_MITOGEN=0 turns it off here too.
 WEBSTACK_MITOGEN ?= 1
 MITOGEN = $(firstword $(wildcard $(CURDIR)/$(VENV)/lib/python3*/site-packages/ansible_mitogen/plugins/strategy))
 WITH_MITOGEN = $(if $(filter 1,$(WEBSTACK_MITOGEN)),$(if $(MITOGEN),ANSIBLE_STRATEGY_PLUGINS=$(MITOGEN) ANSIBLE_STRATEGY=mitogen_linear,),)
