@@ -3,7 +3,7 @@
 
     chat_check.py pinned --url wss://127.0.0.1:8443/ws [common options] [--cookie-name AWSALB] [--attempts 10]
     chat_check.py stream --url wss://127.0.0.1:8443/ws [common options] [--clients 50] [--rate 10]
-                         [--until-file PATH] [--max-seconds 300] [--settle-seconds 15]
+                         [--until-file PATH] [--max-seconds 300] [--settle-seconds 15] [--resend-grace 10]
 
 common options: --insecure (no TLS verification), --cafile PEM, --server-name NAME (TLS SNI,
 certificate name and Host header; the TCP connection still goes to the URL's host and port),
@@ -22,9 +22,10 @@ stream: every client gets every message exactly once, in order, through a rollin
 at --rate, each only after its own echo of the previous one came back. Every connection that
 closes (1001 from a draining server, an error) reconnects through the lb with backoff (0.2 s
 doubling to 2 s) to /ws?last_id=<the last id it received>. A sender whose connection dropped
-before the echo resends only when the message is not in what the resumed connection brings
-within RESEND_GRACE. Sending stops when --until-file exists (or at --max-seconds: a failure when
---until-file was given); then every client must hold 1..K exactly once, in order, with strictly
+before the echo resends only when the message has not come back within --resend-grace (default
+10 s, the chat server's drain timeout: a message the old server accepted is stored by then or
+never). Sending stops when --until-file exists (or at --max-seconds: a failure when --until-file
+was given); then every client must hold 1..K exactly once, in order, with strictly
 increasing stream ids (waiting at most --settle-seconds for stragglers).
 
 Every received message is checked: exactly the keys time ("YYYY/MM/DD HH:MM:SS", its seconds those
@@ -58,7 +59,6 @@ TIME_RE = re.compile(r"^\d{4}/\d{2}/\d{2} \d{2}:\d{2}:\d{2}$")
 ID_RE = re.compile(r"^\d{1,20}-\d{1,20}$")
 KEYS = {"time", "name", "content", "id"}
 BACKOFF_MIN, BACKOFF_MAX = 0.2, 2.0  # seconds between reconnection attempts, doubling
-RESEND_GRACE = 1.0  # seconds a resumed sender waits for an unconfirmed message before resending it
 RETRYABLE_ERRORS = {"rate_limited", "unavailable"}  # error frames meaning "not stored, send it again"
 
 
@@ -495,7 +495,7 @@ class StreamCheck:
             if sent_on is not None and sent_on != gen:
                 # sent on a connection that is gone: the resumed backlog (or the old server's last
                 # appends, while it drains) may bring it
-                await s.wait_for(lambda gen=gen: k in s.seen or s.generation != gen, min(RESEND_GRACE, left))
+                await s.wait_for(lambda gen=gen: k in s.seen or s.generation != gen, min(a.resend_grace, left))
                 if k in s.seen or s.generation != gen:
                     continue
             if sent_on != gen:
@@ -613,12 +613,22 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     s.add_argument("--until-file", help="stop sending once this file exists")
     s.add_argument("--max-seconds", type=float, default=300.0, help="stop sending after this long at the latest")
     s.add_argument("--settle-seconds", type=float, default=15.0, help="wait for stragglers at most this long")
+    # A draining server closes its connections first and appends what it already accepted after
+    # (CHAT_DRAIN_TIMEOUT, 10 s): a resend sooner than that can store a message twice.
+    s.add_argument(
+        "--resend-grace",
+        type=float,
+        default=10.0,
+        help="seconds a reconnected sender waits for an unconfirmed message before resending it (default 10)",
+    )
     # test only: clients reconnect without last_id (a client that does not resume), so that a test
     # can show the check failing
     s.add_argument("--test-resume-without-last-id", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.timeout <= 0 or getattr(args, "rate", 1) <= 0 or getattr(args, "clients", 1) < 1:
         parser.error("--timeout and --rate must be > 0, --clients >= 1")
+    if getattr(args, "resend_grace", 0) < 0:
+        parser.error("--resend-grace must be >= 0")
     return args
 
 

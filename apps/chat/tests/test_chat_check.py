@@ -253,7 +253,7 @@ def test_stream_sender_exactly_once_when_its_connection_dies_around_a_send(make_
     with Lb([a.port, b.port]) as lb:
         check = Check(
             tmp_path, "stream", "--url", f"ws://127.0.0.1:{lb.port}/ws", "--clients", "10",
-            "--until-file", str(until), "--max-seconds", "60", "--settle-seconds", "10",
+            "--until-file", str(until), "--max-seconds", "60", "--settle-seconds", "10", "--resend-grace", "2",
         )  # fmt: skip
         try:
             check.wait_ready()
