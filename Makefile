@@ -30,10 +30,13 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 # Mitogen) and `ansible_connection: docker` for its hosts (.config/molecule/config.yml): the
 # nginx_default scenario took 147 s with it, 203 s without. ansible.cfg does not name it
 # (ansible-playbook outside make, or the collection installed elsewhere, uses Ansible's own
-# linear strategy); WEBSTACK_MITOGEN=0 turns it off here too.
+# linear strategy); WEBSTACK_MITOGEN=0 turns it off here too. The strategy is Mitogen's linear
+# one with the collection directories listed once per run, not once per task
+# (scripts/ansible_strategy/kumo_mitogen_linear.py): with the play's kind manifest read once
+# (provision.yml, teardown.yml), a no-op rails provision took about 35 CPU-s against 43.
 WEBSTACK_MITOGEN ?= 1
 MITOGEN = $(firstword $(wildcard $(CURDIR)/$(VENV)/lib/python3*/site-packages/ansible_mitogen/plugins/strategy))
-WITH_MITOGEN = $(if $(filter 1,$(WEBSTACK_MITOGEN)),$(if $(MITOGEN),ANSIBLE_STRATEGY_PLUGINS=$(MITOGEN) ANSIBLE_STRATEGY=mitogen_linear,),)
+WITH_MITOGEN = $(if $(filter 1,$(WEBSTACK_MITOGEN)),$(if $(MITOGEN),ANSIBLE_STRATEGY_PLUGINS=$(CURDIR)/scripts/ansible_strategy:$(MITOGEN) ANSIBLE_STRATEGY=kumo_mitogen_linear,),)
 export WEBSTACK_NAME
 export WEBSTACK_EMULATOR_PORT ?= 5000
 # molecule/ at the top level (the design card), not extensions/molecule
