@@ -177,6 +177,9 @@ RECAP = re.compile(
 )
 
 
+ROLE_TASK = re.compile(r"^TASK \[kumo\.webstack\.(\w+) : ", re.MULTILINE)
+
+
 @dataclass
 class PlaybookRun:
     rc: int
@@ -191,6 +194,11 @@ class PlaybookRun:
     @property
     def changed(self) -> int:
         return self.recap()["changed"]
+
+    @property
+    def roles(self) -> set[str]:
+        """The collection's roles that ran a task (a skipped one counts: its header is printed)."""
+        return set(ROLE_TASK.findall(self.output))
 
 
 # Hang guards for run_playbook, not speed checks. The longest single run measured here: a first

@@ -112,6 +112,32 @@ def test_provision_checks_every_role_before_any_aws_call(dead_endpoint_env, tmp_
     assert "'10.0.0.1/16' has host bits set (did you mean 10.0.0.0/16?)" in failed
 
 
+def test_provision_by_tags_checks_the_roles_it_runs_first(dead_endpoint_env, tmp_path):
+    """Each role's tasks carry its name as a tag; --tags network,database --skip-tags network runs
+    the database role alone. Its variables are checked before any AWS call, those of a role left
+    out are not (the network's, bad here too). test_stack.py runs tags on a whole stack."""
+    extra_vars = {
+        "webstack_name": "badtags",
+        "webstack_state_dir": str(tmp_path),
+        "webstack_secrets_dir": str(tmp_path / "secrets"),
+        "network_vpc_cidr": "10.0.0.1/16",
+        "database_instance_class": "t3.micro",
+    }
+    run = run_playbook(
+        PROVISION,
+        *("--tags", "network,database", "--skip-tags", "network"),
+        env=dead_endpoint_env,
+        extra_vars=extra_vars,
+        timeout=FAIL_FAST_TIMEOUT,
+    )
+    assert run.rc != 0
+    assert run.roles == {"database"}, run.output[-6000:]
+    flat = " ".join(run.output.split())
+    assert "Could not connect" not in flat and "EndpointConnectionError" not in flat
+    assert "database_instance_class must be" in flat and "network_vpc_cidr" not in flat, flat[-3000:]
+    assert not list(tmp_path.rglob("outputs.json"))
+
+
 # The whole stack's inputs, from a bare inventory (nothing set but what a case passes).
 STACK_BASE = {
     "webstack_name": "badstack",

@@ -293,16 +293,33 @@ def test_whole_stack_is_idempotent_truthful_and_torn_down_keeping_data(slow_emul
     domain = f"{stack}.kumo-webstack.example"
     assert aliases == {(domain, "A"), (domain, "AAAA"), (f"www.{domain}", "A"), (f"www.{domain}", "AAAA")}
 
+    # ---- tags: a role's name selects its tasks in provision.yml and teardown.yml. The engines
+    # include the roles at run time, so only a run shows it (--list-tags shows `always`). The
+    # roles that do not run: their outputs are read from outputs.json, which is written again.
+    one = run_playbook(PROVISION, "--tags", "database", env=emulator.env, extra_vars=extra)
+    assert one.rc == 0, one.output[-8000:]
+    assert one.roles == {"database"}, one.output[-8000:]
+    assert one.changed == 0, one.output[-8000:]
+    assert json.loads(outputs_file.read_text()) == out
+    assert f"URL          https://{stack}.kumo-webstack.example" in one.output
+
     # ---- a plain teardown keeps the data: the final snapshot and the non-empty bucket
     # An upload as the app would make it. The policy (rightly) refuses object writes that do not
     # come through the VPC endpoint, which the emulator cannot route, and moto does not evaluate
     # aws:PrincipalArn; so the test lifts the policy, as an administrator could, to write one.
     s3.delete_bucket_policy(Bucket=summary["bucket"])
     s3.put_object(Bucket=summary["bucket"], Key="uploads/keep.png", Body=b"\x89PNG data")
-    down = run_playbook(TEARDOWN, env=emulator.env, extra_vars=extra)
+    # in two runs, by tags: all but the bucket, then the bucket
+    down = run_playbook(TEARDOWN, "--skip-tags", "storage", env=emulator.env, extra_vars=extra)
     assert down.rc == 0, down.output[-8000:]
-    assert f"KEPT: Bucket {summary['bucket']} is not empty" in " ".join(down.output.split())
-    assert password not in down.output
+    assert down.roles == set(out["parts"]) - {"storage"}, down.output[-8000:]
+    assert stack_leftovers(emulator, stack) == {"s3": [summary["bucket"]]}
+    kept = run_playbook(TEARDOWN, "--tags", "storage", env=emulator.env, extra_vars=extra)
+    assert kept.rc == 0, kept.output[-8000:]
+    assert kept.roles == {"storage"}, kept.output[-8000:]
+    assert f"KEPT: Bucket {summary['bucket']} is not empty" in " ".join(kept.output.split())
+    for run in (one, down, kept):
+        assert password not in run.output
     assert stack_leftovers(emulator, stack) == {"s3": [summary["bucket"]]}
     snapshots = rds.describe_db_snapshots(DBInstanceIdentifier=out["database"]["instance_id"])["DBSnapshots"]
     assert [s["DBSnapshotIdentifier"] for s in snapshots if s["DBSnapshotIdentifier"].startswith(f"{stack}-final-")]
