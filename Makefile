@@ -7,7 +7,9 @@ SHELL := /bin/bash
 PYTHON        ?= python3
 VENV          := .venv
 BIN           := $(CURDIR)/$(VENV)/bin
-STAMP         := $(VENV)/.requirements-$(shell cat requirements.txt | sha256sum | cut -c1-12)
+# The development tool chain (pinned); requirements.txt is what the collection needs at run time
+DEV_REQS      := requirements-dev.txt
+STAMP         := $(VENV)/.requirements-$(shell cat $(DEV_REQS) | sha256sum | cut -c1-12)
 # the chat server's Python deps (its tests, the chat stack's check): defined here, before the
 # rules that need them
 CHAT_REQS     := apps/chat/requirements.txt apps/chat/requirements-test.txt apps/chat/requirements-bench.txt
@@ -46,7 +48,7 @@ export WEBSTACK_EMULATOR_PORT ?= 5000
 # molecule/ at the top level (the design card), not extensions/molecule
 export MOLECULE_GLOB := molecule/*/molecule.yml
 
-.PHONY: help venv demo down test test-lint test-sanity test-unit test-integration test-molecule test-apps \
+.PHONY: help venv demo down docs test test-docs test-lint test-sanity test-unit test-integration test-molecule test-apps \
         emulator-up emulator-down docker image build clean readmes teardown bench bench-provision \
         maintenance-on maintenance-off test-sorry test-chat-stack demo-bot demo-chat \
         test-chat chat-deps bench-chat bench-chat-local bench-chat-twin test-bot
@@ -54,10 +56,10 @@ export MOLECULE_GLOB := molecule/*/molecule.yml
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
 
-$(STAMP): requirements.txt
+$(STAMP): $(DEV_REQS)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet -r $(DEV_REQS)
 	@rm -f $(VENV)/.requirements-*
 	@touch $@
 
@@ -153,7 +155,7 @@ emulator-down:
 STAGE = s=$$(date +%s); $(MAKE) --no-print-directory
 TOOK = && echo "make test: stage $(1) took $$(( $$(date +%s) - s )) s"
 test: venv ## Run every test
-	@$(STAGE) -O -j2 test-lint test-sanity test-unit $(call TOOK,lint-sanity-unit)
+	@$(STAGE) -O -j2 test-lint test-sanity test-unit test-docs $(call TOOK,lint-sanity-unit)
 	@$(STAGE) test-integration $(call TOOK,integration)
 	@$(STAGE) test-molecule $(call TOOK,molecule)
 	@$(STAGE) -O -j3 test-apps test-chat test-bot $(call TOOK,apps)
@@ -164,6 +166,12 @@ test-lint: venv ## yamllint, ansible-lint (production profile), ruff
 	ansible-lint --offline --profile production
 	ruff check .
 	ruff format --check .
+
+docs: venv ## Build the docs site (modules, filters, inventory, lookup, roles) into build/docs/html, offline
+	scripts/docs.sh
+
+test-docs: venv ## Lint the plugin and role docs (antsibull-docs lint-collection-docs --plugin-docs)
+	scripts/docs.sh --check
 
 test-sanity: venv ## ansible-test sanity on our plugins
 	scripts/sanity.sh

@@ -245,10 +245,13 @@ def dependencies(role_dir: Path, options: dict) -> list[str]:
     return out
 
 
+def _galaxy_info(role_dir: Path) -> dict:
+    return _load(role_dir / "meta" / "main.yml").get("galaxy_info") or {}
+
+
 def is_host_role(role_dir: Path) -> bool:
     """A role that configures the hosts it runs on, not the AWS API (no `aws` galaxy tag)."""
-    meta = _load(role_dir / "meta" / "main.yml")
-    return "aws" not in ((meta.get("galaxy_info") or {}).get("galaxy_tags") or [])
+    return "aws" not in (_galaxy_info(role_dir).get("galaxy_tags") or [])
 
 
 def requirements(collection: dict, runtime: dict, host_role: bool = False) -> list[str]:
@@ -305,7 +308,8 @@ def render(role_dir: Path | str, root: Path | str | None = None) -> str:
     fqcn = f"{prefix}.{role_dir.name}" if prefix else role_dir.name
     authors = main.get("author") or collection.get("authors") or []
     authors = authors if isinstance(authors, list) else [authors]
-    licenses = collection.get("license") or []
+    # galaxy.yml names its license by file (license_file: COPYING); each role's meta says which
+    licenses = collection.get("license") or _galaxy_info(role_dir).get("license") or []
     licenses = licenses if isinstance(licenses, list) else [licenses]
     author = [_plain(str(a)) for a in authors] if len(authors) == 1 else [f"- {_plain(str(a))}" for a in authors]
 

@@ -6,7 +6,7 @@ name: twin
 short_description: The hosts of a stack's local twin (bastion and web servers as containers)
 version_added: 0.1.0
 description:
-  - Reads the inventory the M(kumo.webstack.twin) role writes for a stack,
+  - Reads the inventory the P(kumo.webstack.twin#role) role writes for a stack,
     C(<state_dir>/<stack>/inventory-<stack>.yml) (each stack keeps its state in a directory of
     its own), and adds its groups (V(bastion), V(web)), hosts and
     variables (connection settings with ProxyJump through the bastion, C(instance_id), and

@@ -25,7 +25,7 @@ description:
     task with C(until)/C(retries), which prints each attempt; see the examples.
   - Changing O(key_algorithm) or the set of names requests a new certificate; ACM cannot change
     an existing one. The old certificate is left in place; delete it with O(state=absent).
-  - Importing certificates is done by M(amazon.aws.acm_certificate), not by this module.
+  - Importing certificates is done by M(community.aws.acm_certificate), not by this module.
 options:
   state:
     description:
@@ -110,11 +110,25 @@ notes:
     routing); when a C(module_defaults) group sets C(region), set C(region) to null on that task.
 seealso:
   - module: kumo.webstack.acm_certificate_request_info
-  - module: amazon.aws.acm_certificate
+  - module: community.aws.acm_certificate
   - module: amazon.aws.route53
 author:
   - kumo.webstack developers (!UNKNOWN)
+attributes:
+  check_mode:
+    support: full
+    details:
+      - The certificate is looked up, and the task says what it would request, tag or delete without doing it.
+      - A certificate that is not requested yet is returned without an ARN and without validation records,
+        which ACM makes only when it is requested. O(wait) is ignored.
+  diff_mode:
+    support: full
+    details:
+      - The certificate's names, key algorithm, status and tags before and after; with O(state=absent), every
+        certificate that is deleted.
 extends_documentation_fragment:
+  - kumo.webstack.aws_attributes
+  - action_common_attributes
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.tags

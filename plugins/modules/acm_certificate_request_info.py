@@ -40,10 +40,21 @@ options:
     version_added: 0.1.0
 seealso:
   - module: kumo.webstack.acm_certificate_request
-  - module: amazon.aws.acm_certificate_info
+  - module: community.aws.acm_certificate_info
 author:
   - kumo.webstack developers (!UNKNOWN)
+attributes:
+  check_mode:
+    support: full
+    details:
+      - It only reads, so check mode returns what a normal run returns.
+  diff_mode:
+    support: none
+    details:
+      - It changes nothing, so there is no diff.
 extends_documentation_fragment:
+  - kumo.webstack.aws_attributes
+  - action_common_attributes
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3

@@ -69,7 +69,20 @@ notes:
   - In check mode nothing is created, changed or deleted; the result says what would be.
 seealso:
   - module: kumo.webstack.cloudfront_s3_distribution
+attributes:
+  check_mode:
+    support: full
+    details:
+      - The origin access control is looked up, and the task says whether it would be created, changed or
+        deleted without doing it. One that would be created is returned without an id.
+      - Deleting one that a distribution still uses fails in check mode too.
+  diff_mode:
+    support: full
+    details:
+      - The origin type, signing behaviour, signing protocol and description before and after.
 extends_documentation_fragment:
+  - kumo.webstack.aws_attributes
+  - action_common_attributes
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3

@@ -204,7 +204,23 @@ seealso:
   - module: kumo.webstack.cloudfront_origin_access_control
   - module: kumo.webstack.acm_certificate_request
   - module: amazon.aws.s3_bucket
+attributes:
+  check_mode:
+    support: full
+    details:
+      - The distribution is looked up, and the task says whether it would be created, changed or deleted
+        without doing it. One that would be created is returned with its settings and no id. O(wait) is
+        ignored.
+      - With O(state=absent), check mode returns RV(deleted=true) for a distribution that exists. A real run
+        with O(wait=false) may only disable it (CloudFront deletes a distribution once it is disabled and
+        deployed).
+  diff_mode:
+    support: full
+    details:
+      - The distribution's settings and tags before and after.
 extends_documentation_fragment:
+  - kumo.webstack.aws_attributes
+  - action_common_attributes
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.tags

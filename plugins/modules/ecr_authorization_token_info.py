@@ -29,7 +29,29 @@ options:
 notes:
   - The token is valid for every repository of the registry the credentials may push to or pull
     from; IAM decides which (C(ecr:BatchCheckLayerAvailability), C(ecr:PutImage), ...).
+attributes:
+  check_mode:
+    support: full
+    details:
+      - It only reads (a token expires by itself), so check mode returns what a normal run returns.
+  diff_mode:
+    support: none
+    details:
+      - It changes nothing, so there is no diff.
+  action:
+    support: full
+    details:
+      - The action plugin of the same name runs the module and hides the task's whole result from the output.
+  async:
+    support: none
+    details:
+      - Its action plugin does not run the module asynchronously; a task with C(async) fails.
+  bypass_host_loop:
+    support: none
 extends_documentation_fragment:
+  - kumo.webstack.aws_attributes
+  - action_common_attributes
+  - action_common_attributes.flow
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3

@@ -79,7 +79,22 @@ options:
     type: bool
     default: false
     version_added: 0.1.0
+attributes:
+  check_mode:
+    support: full
+    details:
+      - The repository is read, and the task says what it would create, change or delete without doing it. One
+        that would be created is returned as it would be made, lifecycle policy included.
+      - An encryption that differs from the repository's, or a repository that holds images without
+        O(force_delete=true), fails in check mode too.
+  diff_mode:
+    support: full
+    details:
+      - The tag mutability, scan on push, lifecycle policy and tags before and after (on creation, the
+        encryption too); with O(state=absent), the name of the repository that is deleted.
 extends_documentation_fragment:
+  - kumo.webstack.aws_attributes
+  - action_common_attributes
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.tags

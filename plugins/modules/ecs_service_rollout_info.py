@@ -74,12 +74,16 @@ notes:
     true fails the task before C(until:) can look at it.
 attributes:
   check_mode:
-    description: It only reads, so check mode returns what a normal run returns.
     support: full
+    details:
+      - It only reads, so check mode returns what a normal run returns.
   diff_mode:
-    description: It changes nothing, so there is no diff.
     support: none
+    details:
+      - It changes nothing, so there is no diff.
 extends_documentation_fragment:
+  - kumo.webstack.aws_attributes
+  - action_common_attributes
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3

@@ -47,12 +47,16 @@ notes:
     desired count to set; the module fails for one.
 attributes:
   check_mode:
-    description: Reads the service and says whether its desired count would change, without changing it.
     support: full
+    details:
+      - The service is read, and the task says whether its desired count would change, without changing it.
   diff_mode:
-    description: The desired count before and after.
     support: full
+    details:
+      - The desired count before and after.
 extends_documentation_fragment:
+  - kumo.webstack.aws_attributes
+  - action_common_attributes
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3

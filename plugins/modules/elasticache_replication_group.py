@@ -169,7 +169,20 @@ notes:
   - The engine version, parameter group, security groups, subnet group and maintenance window are read from the
     primary member cluster. When it cannot be read they are not compared, and the module warns.
   - Changes are sent with C(ApplyImmediately=true).
+attributes:
+  check_mode:
+    support: full
+    details:
+      - The replication group is read, and the task says what it would create, change or delete without doing
+        it. A group that would be created is returned with the settings it would get. O(wait) is ignored.
+      - A change that ElastiCache cannot make in place fails in check mode too.
+  diff_mode:
+    support: full
+    details:
+      - The group's settings and tags before and after, with whether an AUTH token is set (never the token).
 extends_documentation_fragment:
+  - kumo.webstack.aws_attributes
+  - action_common_attributes
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.tags

@@ -73,7 +73,19 @@ options:
     type: dict
     default: {}
     version_added: 0.1.0
+attributes:
+  check_mode:
+    support: full
+    details:
+      - The listener's rules are read, and RV(changes) lists what would be deleted, moved, changed, created
+        and tagged, without doing it. Rules that would be created are returned with an empty ARN.
+  diff_mode:
+    support: full
+    details:
+      - The owner's rules, by name, with their priority, conditions and actions, before and after.
 extends_documentation_fragment:
+  - kumo.webstack.aws_attributes
+  - action_common_attributes
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3

@@ -73,7 +73,19 @@ seealso:
   - module: amazon.aws.route53_zone
 author:
   - kumo.webstack developers (!UNKNOWN)
+attributes:
+  check_mode:
+    support: full
+    details:
+      - The domain is read, and the task says whether its name servers would change, without changing them. No
+        operation is started, so there is no RV(operation_id); O(wait) is ignored.
+  diff_mode:
+    support: full
+    details:
+      - The name servers and their glue addresses before and after.
 extends_documentation_fragment:
+  - kumo.webstack.aws_attributes
+  - action_common_attributes
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3

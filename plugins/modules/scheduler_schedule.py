@@ -186,7 +186,21 @@ notes:
   - The check mode and C(--diff) show the definition before and after, in the module's snake_case form.
   - The schedule group must already exist; with O(state=present) in check mode a missing group is reported
     as a warning (it may be created by an earlier task of the same check run).
+attributes:
+  check_mode:
+    support: full
+    details:
+      - The schedule is read, and the task says whether it would be created, changed or deleted, without doing
+        it. A schedule that would be created is returned as it would be made.
+      - A missing schedule group is a warning in check mode (an earlier task of the same check run may create
+        it) and an error otherwise.
+  diff_mode:
+    support: full
+    details:
+      - The schedule's definition before and after, in the module's snake_case form.
 extends_documentation_fragment:
+  - kumo.webstack.aws_attributes
+  - action_common_attributes
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3

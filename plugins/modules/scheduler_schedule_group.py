@@ -46,7 +46,19 @@ options:
     type: int
     default: 300
     version_added: 0.1.0
+attributes:
+  check_mode:
+    support: full
+    details:
+      - The schedule group is read, and the task says whether it would be created, retagged or deleted,
+        without doing it. O(wait) is ignored.
+  diff_mode:
+    support: full
+    details:
+      - The group's name and tags before and after.
 extends_documentation_fragment:
+  - kumo.webstack.aws_attributes
+  - action_common_attributes
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.tags

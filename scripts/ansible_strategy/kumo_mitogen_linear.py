@@ -15,7 +15,7 @@
 # path, size and modification time) for the run, and each module's walk reuses them.
 #
 # For the Makefile (WITH_MITOGEN: integration tests, Molecule, demos); not part of the collection.
-# Needs the mitogen package (requirements.txt); ANSIBLE_STRATEGY=kumo_mitogen_linear with this
+# Needs the mitogen package (requirements-dev.txt); ANSIBLE_STRATEGY=kumo_mitogen_linear with this
 # directory on ANSIBLE_STRATEGY_PLUGINS.
 from __future__ import annotations
 

@@ -8,7 +8,7 @@ changes moto only through the Patch it is given, so a test can apply one fix alo
 back (tests/unit/scripts/test_emulator_fixes.py: one test per fix, on in-process moto).
 
 The fixes reach into moto's internals, which change between releases without notice. They were
-written for, and are tested on, the moto versions in MOTO_VERSIONS (requirements.txt pins one of
+written for, and are tested on, the moto versions in MOTO_VERSIONS (requirements-dev.txt pins one of
 them); on any other version scripts/emulator.py refuses to start (check_moto_version) unless
 WEBSTACK_EMULATOR_ALLOW_MOTO=1 is set, when it only warns. This module imports no moto, so the
 check runs before anything of moto's is loaded.
@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterator, MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
-# The moto versions the fixes were written for. Moving to another: change requirements.txt, run
+# The moto versions the fixes were written for. Moving to another: change requirements-dev.txt, run
 # tests/unit/scripts/test_emulator_fixes.py (a fix whose "moto differs" test fails is no longer
 # needed), then the integration tests, and list the new version here.
 MOTO_VERSIONS = ("5.2.5",)
@@ -73,7 +73,7 @@ def check_moto_version(found: str | None, environ: MutableMapping[str, str] | No
     raise MotoVersionError(
         f"emulator: {what}, but its fixes (scripts/emulator_fixes) were written for moto {needed}, "
         "and reach into moto's internals, which change between releases.\n"
-        "  Fix: `make venv` (installs requirements.txt into .venv when the file changed), or directly "
+        "  Fix: `make venv` (installs requirements-dev.txt into .venv when the file changed), or directly "
         f"`{sys.executable} -m pip install 'moto[server]=={MOTO_VERSIONS[-1]}'`.\n"
         f"  To try this moto anyway: {ALLOW_ENV}=1 (the emulator then warns and starts)."
     )
