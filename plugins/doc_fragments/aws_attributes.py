@@ -28,3 +28,16 @@ attributes:
       - C(module_defaults) with C(group/kumo.webstack.aws) sets O(region), O(endpoint_url) and the credentials
         for this module together with the amazon.aws and community.aws modules.
 """
+
+    # The modules that only read (the *_info ones): kumo.webstack.aws_attributes.info
+    INFO = r"""
+attributes:
+  check_mode:
+    support: full
+    details:
+      - It only reads, so check mode returns what a normal run returns.
+  diff_mode:
+    support: none
+    details:
+      - It changes nothing, so there is no diff.
+"""

@@ -72,17 +72,9 @@ notes:
     and C(ecs:ListTasks) and C(ecs:DescribeTasks) when O(stopped_tasks) is above 0.
   - This module returns C(rollout_failed), not C(failed), because a module result with C(failed) set to
     true fails the task before C(until:) can look at it.
-attributes:
-  check_mode:
-    support: full
-    details:
-      - It only reads, so check mode returns what a normal run returns.
-  diff_mode:
-    support: none
-    details:
-      - It changes nothing, so there is no diff.
 extends_documentation_fragment:
   - kumo.webstack.aws_attributes
+  - kumo.webstack.aws_attributes.info
   - action_common_attributes
   - amazon.aws.common.modules
   - amazon.aws.region.modules

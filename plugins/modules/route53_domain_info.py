@@ -39,17 +39,9 @@ seealso:
   - module: kumo.webstack.route53_domain
 author:
   - kumo.webstack developers (!UNKNOWN)
-attributes:
-  check_mode:
-    support: full
-    details:
-      - It only reads, so check mode returns what a normal run returns.
-  diff_mode:
-    support: none
-    details:
-      - It changes nothing, so there is no diff.
 extends_documentation_fragment:
   - kumo.webstack.aws_attributes
+  - kumo.webstack.aws_attributes.info
   - action_common_attributes
   - amazon.aws.common.modules
   - amazon.aws.region.modules
