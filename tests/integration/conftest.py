@@ -164,6 +164,55 @@ def pytest_runtest_protocol(item, nextitem):
         out.write(json.dumps(line) + "\n")
 
 
+_RUNNING: list = []  # the test this process runs now (one at a time, under xdist too)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item):
+    _RUNNING.append(item)
+    try:
+        yield
+    finally:
+        _RUNNING.remove(item)
+
+
+def record_load(label: str, result: dict) -> None:
+    """Report what a load run (scripts/load.py's result) or a traffic check of the running test
+    saw: printed with the test's output, and listed at the end of the whole run (under xdist too,
+    through the report's user_properties), so a green run still shows how many requests each
+    deploy, switch or teardown met and what they were answered."""
+    print(f"\n{label}: {json.dumps(result)}")
+    if _RUNNING:
+        _RUNNING[-1].user_properties.append(("load", (label, result)))
+
+
+def _load_line(label: str, result: dict) -> str:
+    if "statuses" not in result:
+        return f"{label}: {json.dumps(result)[:400]}"
+    statuses = ", ".join(f"{code}: {count}" for code, count in result["statuses"].items())
+    latency = result.get("latency_ms") or {}
+    failures = f" {result['failures']}" if result.get("failures") else ""
+    return (
+        f"{label}: {result.get('requests')} requests in {result.get('seconds')} s, failed {result.get('failed')}"
+        f"{failures}, statuses {{{statuses}}}, p50 {latency.get('p50')} ms, p99 {latency.get('p99')} ms"
+    )
+
+
+def pytest_terminal_summary(terminalreporter):
+    rows = [
+        (report.nodeid.split("::")[-1], *value)
+        for reports in terminalreporter.stats.values()
+        for report in reports
+        if getattr(report, "when", None) == "call"
+        for name, value in getattr(report, "user_properties", ())
+        if name == "load"
+    ]
+    if rows:
+        terminalreporter.section("traffic during the tests (record_load)")
+        for test, label, result in rows:
+            terminalreporter.write_line(f"{test} | {_load_line(label, result)}")
+
+
 @pytest.fixture(scope="session")
 def emulator(tmp_path_factory):
     with running_emulator(tmp_path_factory.mktemp("emulator"), MOTO_ACM_VALIDATION_WAIT="1") as running:

@@ -18,7 +18,7 @@ import subprocess
 
 import pytest
 
-from .conftest import ROOT, run_playbook
+from .conftest import ROOT, record_load, run_playbook
 from .test_rails_twin import Loaded, get, twin_ports
 from .test_stack import stack_leftovers
 from .test_twin import BASE_IMAGE, remove_twin
@@ -208,7 +208,7 @@ def test_bot_stack_end_to_end(emulator, tmp_path):
         assert bad.rc != 0, bad.output[-8000:]
         assert "did not become healthy in the twin" in bad.output, bad.output[-8000:]
         assert "its output: kumo imgtest" in bad.output, bad.output[-8000:]
-        print(f"\nbot during the failed deploy: {json.dumps(during_bad.result)}")
+        record_load("bot during the failed deploy", during_bad.result)
         during_bad.assert_no_failure()
         assert bot_containers(stack) == [before]
 
@@ -216,7 +216,7 @@ def test_bot_stack_end_to_end(emulator, tmp_path):
         with Loaded(url + "/health") as during_good:
             good = run_playbook(DEPLOY, "-i", str(LOCAL), env=env, extra_vars=extra)
         assert good.rc == 0, good.output[-8000:]
-        print(f"bot during the good deploy: {json.dumps(during_good.result)}")
+        record_load("bot during the good deploy", during_good.result)
         during_good.assert_no_failure()
         (after,) = bot_containers(stack)
         assert after != before

@@ -29,7 +29,7 @@ import time
 
 import pytest
 
-from .conftest import ROOT, run_playbook
+from .conftest import ROOT, record_load, run_playbook
 from .test_bot_stack import docker
 from .test_rails_twin import twin_ports
 from .test_stack import stack_leftovers
@@ -138,7 +138,7 @@ def test_chat_stack_end_to_end(emulator, tmp_path):
 
         # ---- through the lb (wss): a client on each chat server, each sees the other's message
         pinned = chat_check("pinned", *common)
-        print(f"\nchat pinned: {json.dumps(pinned)}")
+        record_load("chat pinned", pinned)
         assert pinned["ok"], pinned
         assert sorted(pinned["servers"]) == sorted(i["instance_id"] for i in out["compute"]["chat"])
 
@@ -181,7 +181,7 @@ def test_chat_stack_end_to_end(emulator, tmp_path):
         summary = {
             k: report.get(k) for k in ("ok", "reason", "sent", "reconnects", "clients_reconnected", "close_codes")
         }
-        print(f"chat stream through the rolling restart: {json.dumps(summary)}")
+        record_load("chat stream through the rolling restart", summary)
         # the reason and the failures first: CI shows only the start of a long message
         failures = f"{report.get('failures')} resends={report.get('resends')}"
         assert report["ok"], f"{failures} {json.dumps(report)[:4000]} {err[-1500:]}"

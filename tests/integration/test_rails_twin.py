@@ -37,7 +37,7 @@ import urllib.request
 
 import pytest
 
-from .conftest import ROOT, _free_port, run_playbook, running_emulator
+from .conftest import ROOT, _free_port, record_load, run_playbook, running_emulator
 from .test_stack import stack_leftovers
 from .test_twin import BASE_IMAGE, lb_state, remove_twin
 
@@ -286,7 +286,7 @@ def deploy_and_roll_back(twin: dict, tmp_path) -> None:
             DEPLOY, "-i", str(LOCAL), env=env, extra_vars={**extra, "rails_app_source_path": str(app2)}
         )
     assert deploy.rc == 0, deploy.output[-8000:]
-    print(f"\n{stack}: rolling deploy under load: {json.dumps(during_deploy.result)}")
+    record_load(f"{stack}: rolling deploy under load", during_deploy.result)
     during_deploy.assert_no_failure()
     second_revision = get(url + "/up")[1].split()[1]
     assert second_revision != first_revision
@@ -297,7 +297,7 @@ def deploy_and_roll_back(twin: dict, tmp_path) -> None:
             ROLLBACK, "-i", str(LOCAL), env=env, extra_vars={**extra, "rails_app_rollback_to": first_revision}
         )
     assert back.rc == 0, back.output[-8000:]
-    print(f"{stack}: rollback under load: {json.dumps(during_rollback.result)}")
+    record_load(f"{stack}: rollback under load", during_rollback.result)
     during_rollback.assert_no_failure()
     assert get(url + "/up")[1].split()[1] == first_revision
     again = run_playbook(
@@ -312,7 +312,7 @@ def deploy_and_roll_back(twin: dict, tmp_path) -> None:
     with Loaded(url + "/posts", stack) as during_config:
         config = run_playbook(DEPLOY, "-i", str(LOCAL), env=env, extra_vars=changed)
     assert config.rc == 0, config.output[-8000:]
-    print(f"{stack}: config change (environment, workers) under load: {json.dumps(during_config.result)}")
+    record_load(f"{stack}: config change (environment, workers) under load", during_config.result)
     during_config.assert_no_failure()
     for web in webs:
         pid, workers, started_after_env = puma_process(web)
@@ -346,7 +346,7 @@ def switch_app_servers(twin: dict) -> None:
     with Loaded(url + "/posts", stack) as during_switch:
         switch = run_playbook(DEPLOY, "-i", str(LOCAL), env=env, extra_vars=puma)
     assert switch.rc == 0, switch.output[-8000:]
-    print(f"\n{stack}: switch to puma (deploy.yml) under load: {json.dumps(during_switch.result)}")
+    record_load(f"{stack}: switch to puma (deploy.yml) under load", during_switch.result)
     during_switch.assert_no_failure()
     for host in ("web-1", "web-2"):
         states = active(stack, host, "sample-puma", "sample-unicorn")
@@ -359,7 +359,7 @@ def switch_app_servers(twin: dict) -> None:
     with Loaded(url + "/posts", stack) as during_site_switch:
         site_switch = run_playbook(SITE, "-i", str(LOCAL), env=env, extra_vars=unicorn, timeout=3600)
     assert site_switch.rc == 0, site_switch.output[-8000:]
-    print(f"{stack}: switch to unicorn (site.yml) under load: {json.dumps(during_site_switch.result)}")
+    record_load(f"{stack}: switch to unicorn (site.yml) under load", during_site_switch.result)
     during_site_switch.assert_no_failure()
     # the AWS side and the twin were already there: site.yml changed nothing on the controller
     assert site_switch.recap("localhost")["changed"] == 0, site_switch.output[-6000:]
@@ -403,7 +403,7 @@ def maintenance_on_and_off(twin: dict) -> None:
             run = run_playbook(MAINTENANCE, "-i", str(LOCAL), env=env, extra_vars={**extra, "maintenance": state})
         assert run.rc == 0, run.output[-8000:]
         for name, loaded in ((domains[0], one), (domains[1], two)):
-            print(f"\n{stack}: maintenance={state} under load on {name}: {json.dumps(loaded.result)}")
+            record_load(f"{stack}: maintenance={state} under load on {name}", loaded.result)
             loaded.assert_no_failure()
         again = run_playbook(MAINTENANCE, "-i", str(LOCAL), env=env, extra_vars={**extra, "maintenance": state})
         assert again.rc == 0 and again.recap("localhost")["changed"] == 0, again.output[-6000:]
@@ -523,7 +523,7 @@ def test_two_rails_stacks_deploy_switch_and_tear_down_without_a_failed_request(t
                     },
                 )
             assert down.rc == 0, down.output[-8000:]
-            print(f"\nshop while blog is torn down: {json.dumps(during_teardown.result)}")
+            record_load("shop while blog is torn down", during_teardown.result)
             during_teardown.assert_no_failure()
             assert stack_leftovers(emulator, blog["stack"]) == {}
             left = subprocess.run(
