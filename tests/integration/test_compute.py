@@ -17,6 +17,7 @@ import stat
 import pytest
 import yaml
 
+from .awsinventory import assert_aws_inventory
 from .badinput import assert_fails_before_aws, run_cases
 from .conftest import ROOT, run_playbook
 from .test_stack import stack_leftovers
@@ -253,6 +254,35 @@ def test_instances_are_hardened_idempotent_and_torn_down(emulator, shared_base, 
     assert "PRIVATE KEY" in (secrets / f"{stack}-admin").read_text()
     for run in (first, second, check):
         assert "PRIVATE KEY" not in run.output
+
+    # ---- inventories/aws (the aws_ec2 inventory plugin, group_vars) finds these instances, and not
+    # another stack's (a bastion and a web server of its own), with how the host plays reach them
+    other = {f"{stack}x-bastion": "bastion", f"{stack}x-web-1": "web"}
+    other_ids = [
+        ec2.run_instances(
+            ImageId=out["ami_id"],
+            InstanceType="t3.micro",
+            MinCount=1,
+            MaxCount=1,
+            SubnetId=net["subnets"]["private"][sorted(net["azs"])[0]],
+            TagSpecifications=[
+                {
+                    "ResourceType": "instance",
+                    "Tags": [
+                        {"Key": "Name", "Value": name},
+                        {"Key": "Stack", "Value": f"{stack}x"},
+                        {"Key": "ManagedBy", "Value": "kumo.webstack"},
+                        {"Key": "Role", "Value": role},
+                    ],
+                }
+            ],
+        )["Instances"][0]["InstanceId"]
+        for name, role in other.items()
+    ]
+    try:
+        assert_aws_inventory(emulator, tmp_path, stack=stack, compute=out, secrets_dir=str(secrets), other=set(other))
+    finally:
+        ec2.terminate_instances(InstanceIds=other_ids)
 
     # ---- teardown refuses, before removing anything, while an instance is protected
     ec2.modify_instance_attribute(InstanceId=bastion["InstanceId"], DisableApiTermination={"Value": True})
