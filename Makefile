@@ -160,8 +160,9 @@ test: venv ## Run every test
 	@$(STAGE) test-molecule $(call TOOK,molecule)
 	@$(STAGE) -O -j3 test-apps test-chat test-bot $(call TOOK,apps)
 
-test-lint: venv ## yamllint, ansible-lint (production profile), ruff
+test-lint: venv ## yamllint, the changelog (lint, CHANGELOG.md up to date), ansible-lint (production profile), ruff
 	yamllint --strict .
+	scripts/changelog-check.sh
 	python scripts/role_readme.py --check
 	ansible-lint --offline --profile production
 	ruff check .

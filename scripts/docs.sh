@@ -39,13 +39,11 @@ if [ ! -e "$stamp" ]; then
 fi
 
 # --- the collections. antsibull-docs reads a copy of this one, staged outside the work tree (it
-# would copy only Git's files from inside it): galaxy.yml, meta, plugins and the roles' specs. Two
-# things ansible-core accepts in a role's argument spec and antsibull-docs' schema does not are
-# rewritten in that copy only: an entry point without a description gets its short description,
-# and a default that is a Jinja expression of another variable, on an option that is not a
-# string, moves into the option's description (the role's defaults/main.yml has the same).
-# Beside it, the collections galaxy.yml depends on that the docs refer to (and what they depend
-# on), linked from .venv's `ansible` package, so those references are checked too.
+# would copy only Git's files from inside it): galaxy.yml, meta, plugins and the roles' specs, as
+# they are (every entry point has a description, and a Jinja default only on a string option:
+# tests/unit/roles/test_argument_specs.py). Beside it, the collections galaxy.yml depends on that
+# the docs refer to (and what they depend on), linked from .venv's `ansible` package, so those
+# references are checked too.
 [ -x "$root/.venv/bin/python" ] || { say "no .venv: run make venv first"; exit 1; }
 stage=$(mktemp -d "${TMPDIR:-/tmp}/kumo-webstack-docs.XXXXXX")
 trap 'rm -rf "$stage"' EXIT
@@ -68,26 +66,10 @@ for tree in ("meta", "plugins"):
 texts = []
 for spec_path in sorted(glob.glob("roles/*/meta/argument_specs.yml")):
     with open(spec_path) as f:
-        text = f.read()
-    texts.append(text)
-    specs = yaml.safe_load(text)
-    for entry in (specs.get("argument_specs") or {}).values():
-        if not entry.get("description") and entry.get("short_description"):
-            entry["description"] = [entry["short_description"]]
-        todo = list((entry.get("options") or {}).values())
-        while todo:
-            option = todo.pop()
-            default = option.get("default")
-            if option.get("type", "str") not in ("str", "raw") and isinstance(default, str) and "{{" in default:
-                del option["default"]
-                description = option.get("description") or []
-                description = [description] if isinstance(description, str) else list(description)
-                option["description"] = [*description, f"Default: C({default})"]
-            todo.extend((option.get("options") or {}).values())
+        texts.append(f.read())
     dest = os.path.join(own, os.path.dirname(spec_path))
     os.makedirs(dest)
-    with open(os.path.join(dest, "argument_specs.yml"), "w") as f:
-        yaml.safe_dump(specs, f, sort_keys=False)
+    shutil.copy(spec_path, dest)
 for path in glob.glob("plugins/**/*", recursive=True):
     if path.endswith((".py", ".yml")) and os.path.isfile(path):
         with open(path) as f:

@@ -9,7 +9,10 @@ exits 1 when a README differs from what would be rendered (a missing one differs
 
 The variables section lists the options of the ``main`` entry point in file order: a YAML
 block with the default, then one paragraph with the type, the choices and the
-description. Ansible doc markup (C(), V(), O(), I(), M() ...) becomes Markdown.
+description. Ansible doc markup (C(), V(), O(), I(), M() ...) becomes Markdown. The default
+is the spec's; an option whose spec gives none (a Jinja expression on a bool, int, list, dict
+or path option, which the spec states in words in its description) shows the one the role's
+defaults/main.yml sets.
 """
 
 from __future__ import annotations
@@ -293,6 +296,17 @@ def _load(path: Path) -> dict:
     return (yaml.safe_load(path.read_text(encoding="utf-8")) or {}) if path.exists() else {}
 
 
+def with_role_defaults(options: dict, role_defaults: dict) -> dict:
+    """The options, each without a spec default given the one the role's defaults/main.yml sets."""
+    out = {}
+    for name, option in options.items():
+        option = option or {}
+        if "default" not in option and name in role_defaults:
+            option = {**option, "default": role_defaults[name]}
+        out[name] = option
+    return out
+
+
 def render(role_dir: Path | str, root: Path | str | None = None) -> str:
     """The README.md text of the role in ``role_dir`` (``root``: the collection, default ours)."""
     role_dir = Path(role_dir)
@@ -304,6 +318,7 @@ def render(role_dir: Path | str, root: Path | str | None = None) -> str:
     runtime = _load(root / "meta" / "runtime.yml")
     main = specs["main"] or {}
     options = main.get("options") or {}
+    documented = with_role_defaults(options, _load(role_dir / "defaults" / "main.yml"))
     prefix = ".".join(p for p in (collection.get("namespace"), collection.get("name")) if p)
     fqcn = f"{prefix}.{role_dir.name}" if prefix else role_dir.name
     authors = main.get("author") or collection.get("authors") or []
@@ -318,9 +333,9 @@ def render(role_dir: Path | str, root: Path | str | None = None) -> str:
         lines += [para, ""]
     sections = [
         ("Requirements", requirements(collection, runtime, is_host_role(role_dir))),
-        ("Role Variables", role_variables(options)),
+        ("Role Variables", role_variables(documented)),
         ("Entry points", entry_points(specs, options)),
-        ("Dependencies", dependencies(role_dir, options)),
+        ("Dependencies", dependencies(role_dir, documented)),
         ("Example Playbook", example(fqcn, is_host_role(role_dir))),
         ("License", [" OR ".join(licenses) or "See the collection."]),
         ("Author", author),

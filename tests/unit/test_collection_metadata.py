@@ -111,6 +111,9 @@ def built_names(tmp_path_factory) -> set[str]:
         "meta/ee-requirements.txt",
         "meta/ee-bindep.txt",
         "meta/runtime.yml",
+        # the changelog Galaxy shows, and its source
+        "CHANGELOG.md",
+        "changelogs/changelog.yaml",
         # what the playbooks and roles read or run at run time
         "scripts/build-app-image.sh",
         "scripts/build-base-image.sh",
