@@ -9,7 +9,8 @@
 # Environment: WEBSTACK_EMULATOR_PORT (default 5000), WEBSTACK_STATE_DIR (default .webstack),
 # WEBSTACK_EMULATOR_TIMEOUT (seconds to wait for health, default 180), WEBSTACK_PYTHON (default
 # .venv/bin/python), WEBSTACK_EMULATOR_ALLOW_MOTO=1 (start on a moto version other than the one
-# the fixes were written for, with a warning; see scripts/emulator_fixes/__init__.py).
+# the fixes were written for, with a warning; see scripts/emulator_fixes/__init__.py),
+# WEBSTACK_EMULATOR_FAULT_* (throttling, 5xx and read-after-write lag: scripts/emulator_faults.py).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
