@@ -467,6 +467,33 @@ def test_a_group_without_bastion_from_data_alone(emulator, tmp_path):
     assert second.rc == 0, second.output[-6000:]
     assert second.changed == 0, second.output[-6000:]
 
+    # ---- compute_ssm_managed (Session Manager): the groups, which have no instance profile, each
+    # get a role <stack>-<group> with AmazonSSMManagedInstanceCore only (no inline policy, no
+    # bucket), and the running instances get its profile in place; a second run changes nothing
+    ssm = {**extra, "compute_ssm_managed": True}
+    managed = run_playbook(ALONE, env=emulator.env, extra_vars=ssm)
+    assert managed.rc == 0, managed.output[-6000:]
+    assert managed.changed > 0
+    out = json.loads((tmp_path / "compute_alone_outputs.json").read_text())
+    assert sorted(out["instance_profiles"]) == ["chat", "worker"]
+    instances = {tag_dict(i["Tags"])["Name"]: i for i in stack_instances(ec2, stack)}
+    for group in ("chat", "worker"):
+        name = f"{stack}-{group}"
+        role = iam.get_role(RoleName=name)["Role"]
+        assert role["AssumeRolePolicyDocument"]["Statement"] == [
+            {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}
+        ]
+        attached = iam.list_attached_role_policies(RoleName=name)["AttachedPolicies"]
+        assert [p["PolicyArn"] for p in attached] == ["arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"]
+        assert iam.list_role_policies(RoleName=name)["PolicyNames"] == []
+        profile = out["instance_profiles"][group]["profile_arn"]
+        assert profile == f"arn:aws:iam::123456789012:instance-profile/{name}"
+        for entry in out[group]:
+            assert instances[entry["name"]]["IamInstanceProfile"]["Arn"] == profile
+    managed_again = run_playbook(ALONE, env=emulator.env, extra_vars=ssm)
+    assert managed_again.rc == 0, managed_again.output[-6000:]
+    assert managed_again.changed == 0, managed_again.output[-6000:]
+
     # ---- teardown: every instance of the stack (the builder too); the baked images are kept,
     # and listed with their snapshots
     down = run_playbook(ALONE, env=emulator.env, extra_vars={**extra, "compute_state": "absent"})
