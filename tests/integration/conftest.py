@@ -257,9 +257,12 @@ PLAYBOOK_TIMEOUT = 1800
 FAIL_FAST_TIMEOUT = 300
 
 
-def run_playbook(playbook, *args, env=None, extra_vars=None, cwd=ROOT, timeout=PLAYBOOK_TIMEOUT) -> PlaybookRun:
-    """Run ansible-playbook from the checkout (its ansible.cfg) and capture everything."""
-    cmd = [str(Path(sys.executable).parent / "ansible-playbook"), str(playbook), *args]
+def run_playbook(
+    playbook, *args, env=None, extra_vars=None, cwd=ROOT, timeout=PLAYBOOK_TIMEOUT, ansible_playbook=None
+) -> PlaybookRun:
+    """Run ansible-playbook from the checkout (its ansible.cfg) and capture everything.
+    ansible_playbook: another environment's ansible-playbook (default: this interpreter's)."""
+    cmd = [str(ansible_playbook or Path(sys.executable).parent / "ansible-playbook"), str(playbook), *args]
     if extra_vars:
         cmd += ["-e", json.dumps(extra_vars)]
     run_env = dict(env or os.environ)
