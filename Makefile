@@ -48,7 +48,7 @@ export WEBSTACK_EMULATOR_PORT ?= 5000
 # molecule/ at the top level (the design card), not extensions/molecule
 export MOLECULE_GLOB := molecule/*/molecule.yml
 
-.PHONY: help venv demo down docs test test-docs test-lint test-sanity test-unit test-integration test-molecule test-apps \
+.PHONY: help venv demo diagram down docs test test-docs test-lint test-sanity test-unit test-integration test-molecule test-apps \
         emulator-up emulator-down docker image build clean readmes teardown bench bench-provision \
         maintenance-on maintenance-off test-sorry test-chat-stack demo-bot demo-chat \
         test-chat chat-deps bench-chat bench-chat-local bench-chat-twin test-bot
@@ -63,10 +63,12 @@ $(STAMP): $(DEV_REQS)
 	@rm -f $(VENV)/.requirements-*
 	@touch $@
 
+# graphviz (Debian's package: `dot`) lays out the stack's diagram (make diagram, make demo, their tests).
 # A .pth in .venv puts scripts/pyhooks on the path and loads its botocore hook at start-up; the
 # hook does nothing unless WITH_MITOGEN turns it on (WEBSTACK_BOTOCORE_SHARED_CACHE=1)
-venv: $(STAMP) ## Create .venv and install the pinned tool chain
+venv: $(STAMP) ## Create .venv and install the pinned tool chain (and graphviz, for make diagram)
 	@$(BIN)/python scripts/pyhooks/install_pth.py
+	@command -v dot >/dev/null 2>&1 || scripts/apt-install.sh graphviz
 
 # ---------------------------------------------------------------- the demo
 # The demo stack has sorry servers for maintenance mode: a sorry page for its domain and its www
@@ -76,13 +78,21 @@ DEMO_VARS     := {"sorry_pages_domains": [{"name": "$(DEMO_DOMAIN)"}, {"name": "
 
 demo: venv image emulator-up ## Provision the stack into the emulator, start its twin, deploy the app, print its URL
 	$(WITH_MITOGEN) ansible-playbook -i inventories/local site.yml -e webstack_name=$(WEBSTACK_NAME) -e '$(DEMO_VARS)'
+	@$(MAKE) --no-print-directory diagram >$(STATE)/$(WEBSTACK_NAME)/diagram.log 2>&1 \
+	  || { tail -n 40 $(STATE)/$(WEBSTACK_NAME)/diagram.log; exit 1; }
 	@echo
 	@python -c "import json; o = json.load(open('$(STATE)/$(WEBSTACK_NAME)/outputs.json')); print('The app:  ' + o['app_url'] + '  (through the twin load balancer; its certificate is its own)')"
 	@echo "Outputs:  $(STATE)/$(WEBSTACK_NAME)/outputs.json"
+	@echo "Diagram:  $(STATE)/$(WEBSTACK_NAME)/diagram.png and .svg, read from the emulator's API (again: make diagram)"
 	@echo "Emulator: http://127.0.0.1:$(WEBSTACK_EMULATOR_PORT), still running; look with boto3 or the aws CLI:"
 	@echo "  AWS_ENDPOINT_URL=http://127.0.0.1:$(WEBSTACK_EMULATOR_PORT) AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing \
 	AWS_DEFAULT_REGION=ap-northeast-1 $(BIN)/python -c \"import boto3; print(boto3.client('ec2').describe_vpcs()['Vpcs'])\""
 	@echo "Stop it:  make down"
+
+# The stack as the API has it (the emulator here; inventories/aws for AWS), drawn with AWS icons.
+# make demo runs it at its end (about 6 s).
+diagram: venv emulator-up ## Draw the demo stack from the emulator's API: .webstack/<name>/diagram.png and .svg
+	$(WITH_MITOGEN) ansible-playbook -i inventories/local playbooks/diagram.yml -e webstack_name=$(WEBSTACK_NAME)
 
 maintenance-on: venv emulator-up ## The demo's lb answers every request with the sorry page (503, Retry-After)
 	ansible-playbook -i inventories/local playbooks/maintenance.yml -e webstack_name=$(WEBSTACK_NAME) \

@@ -8,6 +8,7 @@ teardown leaves nothing tagged with the stack except the data it was told to kee
 
 from __future__ import annotations
 
+import html
 import json
 import time
 
@@ -17,6 +18,7 @@ from .conftest import ROOT, Emulator, run_playbook, running_emulator
 
 PROVISION = ROOT / "playbooks" / "provision.yml"
 TEARDOWN = ROOT / "playbooks" / "teardown.yml"
+DIAGRAM = ROOT / "playbooks" / "diagram.yml"
 
 pytestmark = pytest.mark.emulator
 
@@ -233,6 +235,37 @@ def test_whole_stack_is_idempotent_truthful_and_torn_down_keeping_data(slow_emul
     for run in (first, check):
         assert password not in run.output
     assert password not in outputs_file.read_text()
+
+    # ---- the diagram, read back from the API (playbooks/diagram.yml; make diagram), and a second
+    # run that draws nothing
+    started = time.monotonic()
+    drawn = run_playbook(DIAGRAM, env=emulator.env, extra_vars=extra)
+    assert drawn.rc == 0, drawn.output[-8000:]
+    assert drawn.changed > 0
+    png, svg = outputs_file.with_name("diagram.png"), outputs_file.with_name("diagram.svg")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 50_000
+    drawing = html.unescape(svg.read_text())
+    assert svg.stat().st_size > 50_000 and "data:image/png;base64," in drawing
+    names = [
+        out["network"]["vpc_cidr"],
+        *(f"{tier} subnet {stack}-{tier}-{az}" for tier in ("public", "private") for az in out["network"]["azs"]),
+        *(out["network"]["subnet_cidrs"][tier][az] for tier in ("public", "private") for az in out["network"]["azs"]),
+        *(i["name"] for i in out["compute"]["groups"]["bastion"]["instances"] + out["compute"]["web"]),
+        *summary["web_instance_ids"],
+        f"ALB {stack}-alb",
+        "HTTP:80 → redirect HTTPS:443 (HTTP_301)",
+        f"HTTPS:443 → forward {out['loadbalancer']['target_group_name']}",
+        f"RDS {out['database']['instance_id']}",
+        f"S3 {summary['bucket']}",
+        out["network"]["s3_endpoint_id"],
+        *out["network"]["nat_gateways"].values(),
+    ]
+    assert len(out["network"]["azs"]) == 2
+    assert [name for name in names if name not in drawing] == []
+    again = run_playbook(DIAGRAM, env=emulator.env, extra_vars=extra)
+    assert again.rc == 0, again.output[-8000:]
+    assert again.changed == 0, again.output[-8000:]
+    print(f"\ndiagram, drawn and then unchanged: {time.monotonic() - started:.1f} s")
 
     # ---- read AWS back: each part exists and is wired to the others
     ec2 = emulator.client("ec2")
