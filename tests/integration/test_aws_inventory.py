@@ -51,6 +51,17 @@ CASES = {
 }
 
 
+def vault_encrypt(path: Path, password_file: Path) -> None:
+    """ansible-vault encrypt, in place, with the password in password_file."""
+    encrypted = subprocess.run(
+        [str(BIN / "ansible-vault"), "encrypt", "--vault-password-file", str(password_file), str(path)],
+        capture_output=True,
+        text=True,
+        timeout=FAIL_FAST_TIMEOUT,
+    )
+    assert encrypted.returncode == 0, encrypted.stderr
+
+
 @pytest.fixture(scope="module")
 def connection_cases(dead_endpoint_env, tmp_path_factory):
     """Every case in one ansible-playbook run, with inventories/aws's group_vars (its hosts.yml:
@@ -127,13 +138,7 @@ def vaulted_inventory(tmp_path):
     password_file = tmp_path / "vault-password"
     password_file.write_text("a test vault password\n")
     password_file.chmod(0o600)
-    encrypted = subprocess.run(
-        [str(BIN / "ansible-vault"), "encrypt", "--vault-password-file", str(password_file), str(vault)],
-        capture_output=True,
-        text=True,
-        timeout=FAIL_FAST_TIMEOUT,
-    )
-    assert encrypted.returncode == 0, encrypted.stderr
+    vault_encrypt(vault, password_file)
     text = vault.read_text()
     assert text.startswith("$ANSIBLE_VAULT;1.1;AES256")
     for value in values.values():
@@ -212,13 +217,7 @@ def test_the_roles_check_vaulted_secrets_without_showing_them(vaulted_inventory,
     bad_value = "vaulted@password-9f3c"
     bad_vault = tmp_path / "bad-vault.yml"
     bad_vault.write_text(yaml.safe_dump({"vault_database_master_password": bad_value}))
-    encrypted = subprocess.run(
-        [str(BIN / "ansible-vault"), "encrypt", "--vault-password-file", str(password_file), str(bad_vault)],
-        capture_output=True,
-        text=True,
-        timeout=FAIL_FAST_TIMEOUT,
-    )
-    assert encrypted.returncode == 0, encrypted.stderr
+    vault_encrypt(bad_vault, password_file)
     bad = run_playbook(
         playbook, *args, "-e", f"@{bad_vault}", env=dead_endpoint_env, extra_vars=extra, timeout=FAIL_FAST_TIMEOUT
     )

@@ -8,27 +8,17 @@ expression reads; defaults/main.yml keeps the expression, and the role README sh
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import pytest
 import yaml
 
+from .test_role_readmes import role_readme  # scripts/role_readme.py, loaded once
+
 ROOT = Path(__file__).resolve().parents[3]
 ROLES = sorted(p for p in (ROOT / "roles").iterdir() if (p / "tasks").is_dir())
 # types whose spec default may be a Jinja expression (a string like any other)
 STRING_TYPES = {"str", "raw"}
-
-
-def _load_generator():
-    path = ROOT / "scripts" / "role_readme.py"
-    spec = importlib.util.spec_from_file_location("role_readme", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-role_readme = _load_generator()
 
 
 def _specs(role: Path) -> dict:
