@@ -21,6 +21,7 @@ from pathlib import Path
 
 import boto3
 import pytest
+from botocore.config import Config
 
 ROOT = Path(__file__).resolve().parents[2]
 REGION = "ap-northeast-1"
@@ -55,12 +56,14 @@ class Emulator:
         return env
 
     def client(self, service: str, region: str = REGION):
+        # standard retries, 10 attempts: an emulator in fault mode throttles the tests' reads too
         return boto3.client(
             service,
             endpoint_url=self.url,
             region_name=region,
             aws_access_key_id="testing",
             aws_secret_access_key="testing",
+            config=Config(retries={"mode": "standard", "max_attempts": 10}),
         )
 
 
@@ -114,6 +117,7 @@ LONGEST_FIRST = (
     "test_rails_twin.py::",
     "test_chat_stack.py::",
     "test_bot_stack.py::",
+    "test_faults.py::",
     "test_network.py::test_check_mode",
     "test_domain.py::test_ambiguous",
     "test_module_targets.py::test_target[scheduler_schedule_group]",
@@ -258,10 +262,18 @@ FAIL_FAST_TIMEOUT = 300
 
 
 def run_playbook(
-    playbook, *args, env=None, extra_vars=None, cwd=ROOT, timeout=PLAYBOOK_TIMEOUT, ansible_playbook=None
+    playbook,
+    *args,
+    env=None,
+    extra_vars=None,
+    cwd=ROOT,
+    timeout=PLAYBOOK_TIMEOUT,
+    ansible_playbook=None,
+    terminate_at_task=None,
 ) -> PlaybookRun:
     """Run ansible-playbook from the checkout (its ansible.cfg) and capture everything.
-    ansible_playbook: another environment's ansible-playbook (default: this interpreter's)."""
+    ansible_playbook: another environment's ansible-playbook (default: this interpreter's).
+    terminate_at_task: send ansible-playbook SIGTERM when it starts its Nth task (a killed run)."""
     cmd = [str(ansible_playbook or Path(sys.executable).parent / "ansible-playbook"), str(playbook), *args]
     if extra_vars:
         cmd += ["-e", json.dumps(extra_vars)]
@@ -270,7 +282,7 @@ def run_playbook(
     run_env["ANSIBLE_FORCE_COLOR"] = "0"
     run_env["ANSIBLE_NOCOLOR"] = "1"
     started = time.monotonic()
-    proc, cpu = _run_measured(cmd, cwd, run_env, timeout)
+    proc, cpu = _run_measured(cmd, cwd, run_env, timeout, terminate_at_task)
     log = os.environ.get("WEBSTACK_TEST_CPU_LOG")
     if log:  # each run too, beside its test's line (a test's threads run playbooks side by side)
         line = {
@@ -290,9 +302,10 @@ def run_playbook(
     return PlaybookRun(rc=proc.returncode, output=proc.stdout)
 
 
-def _run_measured(cmd, cwd, env, timeout) -> tuple[subprocess.CompletedProcess, float]:
+def _run_measured(cmd, cwd, env, timeout, terminate_at_task=None) -> tuple[subprocess.CompletedProcess, float]:
     """subprocess.run's capture and timeout, plus the CPU seconds of this run alone (the process
-    and what it waited for, from wait4: the e2e test runs playbooks in two threads at once)."""
+    and what it waited for, from wait4: the e2e test runs playbooks in two threads at once).
+    terminate_at_task: SIGTERM when the Nth task header is printed, as a CI job's timeout would."""
     timed_out = threading.Event()
     with subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as proc:
 
@@ -303,7 +316,17 @@ def _run_measured(cmd, cwd, env, timeout) -> tuple[subprocess.CompletedProcess, 
         timer = threading.Timer(timeout, kill)
         timer.start()
         try:
-            output = proc.stdout.read()
+            if terminate_at_task:
+                lines, tasks = [], 0
+                for line in proc.stdout:
+                    lines.append(line)
+                    if line.startswith("TASK ["):
+                        tasks += 1
+                        if tasks == terminate_at_task:
+                            proc.terminate()
+                output = "".join(lines)
+            else:
+                output = proc.stdout.read()
             _, status, usage = os.wait4(proc.pid, 0)
         finally:
             timer.cancel()
