@@ -37,6 +37,7 @@ import urllib.request
 
 import pytest
 
+from . import secret_scan
 from .conftest import ROOT, _free_port, record_load, run_playbook, running_emulator
 from .test_stack import stack_leftovers
 from .test_twin import BASE_IMAGE, lb_state, remove_twin
@@ -188,10 +189,12 @@ def twin_ports() -> dict[str, int]:
     }
 
 
-def build(emulator, tmp_path, stack: str, **overrides) -> dict:
+def build(emulator, tmp_path, stack: str, *, scan_secrets: bool = False, **overrides) -> dict:
     """A rails stack built by site.yml into `emulator` and twinned, its state under tmp_path. The
     caller removes its twin. site.yml is asserted here: it ends with a post and its image read
-    back through the lb. Returns the stack's name, env, extra vars, ports, outputs and url."""
+    back through the lb. Returns the stack's name, env, extra vars, ports, outputs and url.
+    scan_secrets: site.yml runs with -vvv, and no generated secret may show in its output, the
+    state directory or the twin's containers (issue 18, part 5: tests/integration/secret_scan.py)."""
     ports = twin_ports()
     extra = {
         "webstack_name": stack,
@@ -202,9 +205,23 @@ def build(emulator, tmp_path, stack: str, **overrides) -> dict:
     env = dict(emulator.env, WEBSTACK_BASE_IMAGE_REF=BASE_IMAGE)
     # the overrides stay in every later run's extra vars (but the teardown's: see the end of the e2e test)
     extra.update(overrides)
-    site = run_playbook(SITE, "-i", str(LOCAL), env=env, extra_vars=extra, timeout=3600)
+    verbosity = ["-vvv"] if scan_secrets else []
+    site = run_playbook(SITE, "-i", str(LOCAL), *verbosity, env=env, extra_vars=extra, timeout=3600)
     assert site.rc == 0, f"{stack}: {site.output[-8000:]}"  # site.yml: 5-10 min here; the bound is a hang guard
     assert "A post with an image was created through the load balancer and read back" in site.output
+    if scan_secrets:
+        found = secret_scan.generated_secrets(tmp_path / "secrets")
+        assert {"db-master-password", f"{stack}-admin"} <= set(found), sorted(found)
+        texts = {
+            "site.yml -vvv output": site.output,
+            **secret_scan.state_texts(tmp_path / "state"),
+            **secret_scan.container_texts(stack),
+        }
+        assert secret_scan.leaks(found, texts) == []
+        record_load(
+            f"{stack}: secrets looked for",
+            {"secrets": sorted(found), "places": len(texts), "site_output_bytes": len(site.output), "hits": 0},
+        )
     outputs = json.loads((tmp_path / "state" / stack / "outputs.json").read_text())
     assert outputs["app_url"] == f"https://127.0.0.1:{ports['twin_lb_https_port']}"
     return {
@@ -329,6 +346,107 @@ def deploy_and_roll_back(twin: dict, tmp_path) -> None:
     assert while_down["failed"] == 0 and while_down["ok"] > 0, while_down
     subprocess.run(["docker", "exec", webs[0], "systemctl", "start", "sample-puma"], check=True)
     wait_for(lambda: lb_state(stack, web_ids[0])["status"] == "UP", 300, "web-1 to come back up")
+
+
+def current_release(container: str) -> str:
+    """The release `current` points at on one of the twin's web hosts."""
+    command = ["docker", "exec", container, "readlink", "/srv/www/sample/current"]
+    return os.path.basename(subprocess.run(command, capture_output=True, text=True).stdout.strip())
+
+
+def web_server_lost_mid_deploy(twin: dict, tmp_path) -> None:
+    """Issue 18, part 2. A rolling deploy of a third release under load; web-1 (the first in the
+    roll) dies abruptly (docker kill: power off, no shutdown) once the deploy has taken it out of
+    the lb. The play fails for that host and stops there (serial 1, max_fail_percentage 0: web-2
+    keeps the release it had and serves on), no request fails (the lb drained web-1 before it
+    died, and its health check keeps it out), and after the host is back the next deploy, under
+    load too, brings both web servers to the new release and web-1 back into the lb."""
+    stack, env, extra, url, webs = twin["stack"], twin["env"], twin["extra"], twin["url"], twin["webs"]
+    web_ids = twin["outputs"]["summary"]["web_instance_ids"]
+    app3 = tmp_path / "app3"
+    shutil.copytree(ROOT / "apps" / "rails_sample", app3, ignore=shutil.ignore_patterns("tmp", "log"))
+    robots = app3 / "public" / "robots.txt"
+    robots.write_text(robots.read_text() + "# release 3\n")
+    release_extra = {**extra, "rails_app_source_path": str(app3)}
+    kept_release = current_release(webs[1])
+    kept_revision = get(url + "/up")[1].split()[1]
+
+    done, killed = threading.Event(), threading.Event()
+
+    def kill_once_drained():
+        deadline = time.monotonic() + 600
+        while not done.is_set() and time.monotonic() < deadline:
+            if lb_state(stack, web_ids[0])["admin"] == "drain":
+                subprocess.run(["docker", "kill", webs[0]], check=True, capture_output=True)
+                killed.set()
+                return
+            time.sleep(0.3)
+
+    killer = threading.Thread(target=kill_once_drained, daemon=True)
+    with Loaded(url + "/posts", stack) as during_loss:
+        killer.start()
+        lost = run_playbook(DEPLOY, "-i", str(LOCAL), env=env, extra_vars=release_extra)
+        done.set()
+        killer.join(30)
+    record_load(f"{stack}: rolling deploy losing web-1 (killed while drained) under load", during_loss.result)
+    assert killed.is_set(), f"web-1 was never drained by the deploy: {lost.output[-6000:]}"
+    assert lost.rc != 0, lost.output[-6000:]
+    first = lost.recap(webs[0])
+    assert first["unreachable"] + first["failed"] >= 1, lost.output[-6000:]
+    # web-2's batch never started: no task ran there (the recap does not list it)
+    assert f"[{webs[1]}]" not in lost.output.split("PLAY [Deploy the app")[-1], lost.output[-6000:]
+    during_loss.assert_no_failure()
+    assert current_release(webs[1]) == kept_release
+    assert lb_state(stack, web_ids[0])["status"] != "UP"
+
+    # ---- the host comes back (its units start at boot, out of the lb), and the next deploy
+    # brings it and web-2 to the new release, under load
+    subprocess.run(["docker", "start", webs[0]], check=True, capture_output=True)
+    wait_for(lambda: active(stack, "web-1", "sshd") == ["active"], 120, "web-1's sshd after its restart")
+    with Loaded(url + "/posts", stack) as during_redeploy:
+        again = run_playbook(DEPLOY, "-i", str(LOCAL), env=env, extra_vars=release_extra)
+    assert again.rc == 0, again.output[-8000:]
+    record_load(f"{stack}: the next deploy, web-1 back", during_redeploy.result)
+    during_redeploy.assert_no_failure()
+    releases = {web: current_release(web) for web in webs}
+    assert len(set(releases.values())) == 1 and kept_release not in releases.values(), releases
+    for web_id in web_ids:
+        state = lb_state(stack, web_id)
+        assert state["admin"] == "ready" and state["status"].startswith("UP"), (web_id, state)
+    status, body = get(url + "/up")
+    assert status == 200 and body.split()[1] != kept_revision, body
+
+
+def database_restart(twin: dict) -> None:
+    """Issue 18, part 3. The database stops under load (docker stop: MariaDB shuts down) and
+    starts again 10 s later. While it is away /up answers 503 and the lb has no healthy web
+    server; once it is back the app recovers by itself: the same app server processes (no
+    restart), /up 200 through the lb, and a load run after that fails nothing. The failed
+    requests and the seconds to recover are reported (record_load), not bounded."""
+    stack, url, webs = twin["stack"], twin["url"], twin["webs"]
+    pids = {web: puma_process(web)[0] for web in webs}
+    with Loaded(url + "/posts", stack) as during_restart:
+        time.sleep(3)
+        stopped_at = time.monotonic()
+        subprocess.run(["docker", "stop", f"{stack}-db"], check=True, capture_output=True)
+        wait_for(lambda: get(url + "/up")[0] != 200, 120, "/up to fail while the database is away")
+        unhealthy_after = time.monotonic() - stopped_at
+        time.sleep(10)
+        started_at = time.monotonic()
+        subprocess.run(["docker", "start", f"{stack}-db"], check=True, capture_output=True)
+        wait_for(lambda: get(url + "/up")[0] == 200, 300, "the app to answer /up again through the lb")
+        recovered_after = time.monotonic() - started_at
+        time.sleep(3)
+    record_load(f"{stack}: database stopped for 10 s under load", during_restart.result)
+    record_load(
+        f"{stack}: database restart timing",
+        {"unhealthy_after_stop_s": round(unhealthy_after, 1), "recovered_after_start_s": round(recovered_after, 1)},
+    )
+    assert during_restart.result["failed"] > 0, "no request failed while the database was away"
+    after = load.run(url + "/posts", 10, 2, insecure=True, timeout=30)
+    record_load(f"{stack}: after the database came back", after)
+    assert after["failed"] == 0 and after["ok"] > 0, after
+    assert {web: puma_process(web)[0] for web in webs} == pids, "an app server restarted"
 
 
 def switch_app_servers(twin: dict) -> None:
@@ -479,14 +597,23 @@ def test_two_rails_stacks_deploy_switch_and_tear_down_without_a_failed_request(t
     stacks = {"shop": f"shop{suffix}", "blog": f"blog{suffix}"}
 
     def run(name, scenario, **overrides):
-        twin = build(emulator, tmp_path / name, stacks[name], **overrides)
+        # shop's site.yml runs with -vvv, its output and the stack searched for its secrets
+        twin = build(emulator, tmp_path / name, stacks[name], scan_secrets=name == "shop", **overrides)
         scenario(twin)
         return twin
 
     try:
         with running_emulator(tmp_path, MOTO_ACM_VALIDATION_WAIT="1") as emulator:
             with concurrent.futures.ThreadPoolExecutor(2) as pool:
-                shop_run = pool.submit(run, "shop", lambda t: deploy_and_roll_back(t, tmp_path / "shop"))
+                shop_run = pool.submit(
+                    run,
+                    "shop",
+                    lambda t: (
+                        deploy_and_roll_back(t, tmp_path / "shop"),
+                        web_server_lost_mid_deploy(t, tmp_path / "shop"),
+                        database_restart(t),
+                    ),
+                )
                 # blog also has sorry servers and goes into maintenance and out of it under load
                 sorry = {
                     "sorry_pages_domains": [

@@ -342,6 +342,19 @@ def test_whole_stack_is_idempotent_truthful_and_torn_down_keeping_data(slow_emul
     # aws:PrincipalArn; so the test lifts the policy, as an administrator could, to write one.
     s3.delete_bucket_policy(Bucket=summary["bucket"])
     s3.put_object(Bucket=summary["bucket"], Key="uploads/keep.png", Body=b"\x89PNG data")
+    # ---- a teardown killed halfway (issue 18, part 4): SIGTERM at the Nth task, three times, each
+    # further in; the next run finishes the job, and the data kept is still kept (below)
+    left = []
+    for task in KILLED_AT_TASKS:
+        killed = run_playbook(
+            TEARDOWN, "--skip-tags", "storage", env=emulator.env, extra_vars=extra, terminate_at_task=task
+        )
+        assert killed.rc != 0, killed.output[-4000:]
+        assert password not in killed.output
+        left.append(sum(len(ids) for ids in stack_leftovers(emulator, stack).values()))
+    print(f"\nteardown killed at tasks {KILLED_AT_TASKS}: resources left after each {left}")
+    assert left[-1] < left[0], left
+
     # in two runs, by tags: all but the bucket, then the bucket
     down = run_playbook(TEARDOWN, "--skip-tags", "storage", env=emulator.env, extra_vars=extra)
     assert down.rc == 0, down.output[-8000:]
@@ -360,6 +373,11 @@ def test_whole_stack_is_idempotent_truthful_and_torn_down_keeping_data(slow_emul
 
     # (a second teardown changing nothing is checked per role, in each role's test file; a forced
     # teardown of a whole stack with its data, leaving nothing, in test_rails_twin.py: blog)
+
+
+# Where the teardown is killed (SIGTERM when the Nth task starts): early, in the middle, late
+# (the rails teardown starts about 150 tasks).
+KILLED_AT_TASKS = (20, 70, 120)
 
 
 # How long each slow resource stays in its transitional state. It must outlast the start
