@@ -60,9 +60,23 @@ def flat(run) -> str:
     return " ".join(run.output.split())
 
 
+def log_groups(logs, stack: str) -> dict[str, dict]:
+    """The log groups of the stack's instance: name -> {"retention": days or None, "tags": {...}}."""
+    prefix = f"/aws/rds/instance/{stack}-db/"
+    return {
+        g["logGroupName"]: {
+            "retention": g.get("retentionInDays"),
+            "tags": logs.list_tags_log_group(logGroupName=g["logGroupName"])["tags"],
+        }
+        for g in logs.describe_log_groups(logGroupNamePrefix=prefix)["logGroups"]
+    }
+
+
 def test_database_is_private_encrypted_idempotent_and_torn_down_keeping_a_snapshot(emulator, shared_base, tmp_path):
     stack = "dblife"
-    rds = emulator.client("rds")
+    rds, logs = emulator.client("rds"), emulator.client("logs")
+    stack_tags = {"Stack": stack, "ManagedBy": "kumo.webstack"}
+    error_log, slow_log = f"/aws/rds/instance/{stack}-db/error", f"/aws/rds/instance/{stack}-db/slowquery"
     secrets = tmp_path / "secrets"
     password_file = secrets / "db-master-password"
     outputs_file = tmp_path / "database_outputs.json"
@@ -81,7 +95,9 @@ def test_database_is_private_encrypted_idempotent_and_torn_down_keeping_a_snapsh
     assert check_empty.rc == 0, check_empty.output[-6000:]
     assert check_empty.changed > 0
     assert f"the RDS instance {stack}-db would be created" in flat(check_empty)
+    assert f"the log groups {error_log}, {slow_log} and the RDS instance" in flat(check_empty)
     assert stack_rds(rds, stack) == {}
+    assert log_groups(logs, stack) == {}
     assert not secrets.exists()
     assert "Ensure the secrets directory is private" not in check_empty.output
 
@@ -141,6 +157,14 @@ def test_database_is_private_encrypted_idempotent_and_torn_down_keeping_a_snapsh
     assert instance["StorageType"] == "gp3"
     assert instance["AllocatedStorage"] == 20 and instance["MaxAllocatedStorage"] == 100
     assert instance["DBName"] == "app" and instance["MasterUsername"] == "admin"
+    # IAM database authentication, and the error and slow query logs exported to log groups the
+    # role made first: kept 30 days (RDS would make them with no expiry), tagged with the stack
+    assert instance["IAMDatabaseAuthenticationEnabled"] is True
+    assert sorted(instance["EnabledCloudwatchLogsExports"]) == ["error", "slowquery"]
+    assert log_groups(logs, stack) == {
+        error_log: {"retention": 30, "tags": stack_tags},
+        slow_log: {"retention": 30, "tags": stack_tags},
+    }
     assert instance["Endpoint"] == {"Address": db["endpoint"], "Port": 3306}
     assert [g["VpcSecurityGroupId"] for g in instance["VpcSecurityGroups"]] == [sgs["db"]]
     assert instance["DBSubnetGroup"]["DBSubnetGroupName"] == f"{stack}-db"
@@ -168,15 +192,22 @@ def test_database_is_private_encrypted_idempotent_and_torn_down_keeping_a_snapsh
         "character_set_server": "utf8mb4",
         "collation_server": "utf8mb4_0900_ai_ci",
         "require_secure_transport": "1",
+        # the slow query log written to files, which RDS exports
+        "slow_query_log": "1",
+        "log_output": "FILE",
     }
 
-    # ---- a change converges (retention, autoscaling ceiling, extra parameters), and then
-    # --check --diff predicts no change
+    # ---- a change converges (retention, autoscaling ceiling, extra parameters; IAM authentication
+    # and every log export turned off, the log groups' retention shortened), and then --check
+    # --diff predicts no change: [] is compared as an empty set, not sent again
     changed_vars = {
         **alone,
         "database_backup_retention_period": 3,
         "database_max_allocated_storage": 200,
         "database_parameters": {"max_connections": 150, "slow_query_log": 1},
+        "database_iam_authentication": False,
+        "database_cloudwatch_logs_exports": [],
+        "database_log_retention_days": 14,
     }
     password_file.chmod(0o644)  # loosened by someone: the next run closes it again
     change = run_playbook(PROVISION, env=emulator.env, extra_vars=changed_vars)
@@ -191,6 +222,13 @@ def test_database_is_private_encrypted_idempotent_and_torn_down_keeping_a_snapsh
     assert check.changed == 0, check.output[-6000:]
     (instance,) = rds.describe_db_instances(DBInstanceIdentifier=f"{stack}-db")["DBInstances"]
     assert instance["BackupRetentionPeriod"] == 3 and instance["MaxAllocatedStorage"] == 200
+    assert instance["IAMDatabaseAuthenticationEnabled"] is False
+    assert instance["EnabledCloudwatchLogsExports"] == []
+    # no longer exported, the logs already there are kept, at the new retention
+    assert log_groups(logs, stack) == {
+        error_log: {"retention": 14, "tags": stack_tags},
+        slow_log: {"retention": 14, "tags": stack_tags},
+    }
     params = {
         p["ParameterName"]: p.get("ParameterValue")
         for p in rds.describe_db_parameters(DBParameterGroupName=f"{stack}-mysql", Source="user")["Parameters"]
@@ -216,6 +254,12 @@ def test_database_is_private_encrypted_idempotent_and_torn_down_keeping_a_snapsh
     assert snapshot.startswith(f"{stack}-final-") and len(snapshot) == len(f"{stack}-final-") + 14
     assert f"kept in the final snapshot {snapshot}" in flat(down)
     assert f"The master password file {password_file} is kept" in flat(down)
+    # the log groups are the instance's data too: kept with the final snapshot, and reported
+    assert (
+        f"Its log groups are kept with the snapshot, each until its retention expires its events: "
+        f"{error_log} (14 days), {slow_log} (14 days)." in flat(down)
+    )
+    assert set(log_groups(logs, stack)) == {error_log, slow_log}
     assert stack_rds(rds, stack) == {}
     assert password_file.read_text().strip() == password
 
@@ -224,6 +268,9 @@ def test_database_is_private_encrypted_idempotent_and_torn_down_keeping_a_snapsh
     assert down_again.rc == 0, down_again.output[-6000:]
     assert down_again.changed == 0, down_again.output[-6000:]
     assert final_snapshots(rds, stack) == [snapshot]
+    assert f"Its log groups are kept (database_skip_final_snapshot deletes them): {error_log}, {slow_log}." in flat(
+        down_again
+    )
 
     # ---- a fresh instance with the password from a variable: no password file in the outputs
     vault_password = "Vault-Kept-Secret-4711"
@@ -232,6 +279,12 @@ def test_database_is_private_encrypted_idempotent_and_torn_down_keeping_a_snapsh
     assert vault_password not in fresh.output
     assert json.loads(outputs_file.read_text())["password_file"] == ""
     assert vault_password not in outputs_file.read_text()
+    # created with the defaults again; the kept log groups are taken back at their retention
+    (instance,) = rds.describe_db_instances(DBInstanceIdentifier=f"{stack}-db")["DBInstances"]
+    assert instance["IAMDatabaseAuthenticationEnabled"] is True
+    assert sorted(instance["EnabledCloudwatchLogsExports"]) == ["error", "slowquery"]
+    retention = {name: group["retention"] for name, group in log_groups(logs, stack).items()}
+    assert retention == {error_log: 30, slow_log: 30}
 
     # ---- the teardown told to skip the final snapshot: no new snapshot, nothing of the stack left
     gone = run_playbook(TEARDOWN, env=emulator.env, extra_vars={**extra, "webstack_teardown_skip_final_snapshot": True})
@@ -240,6 +293,8 @@ def test_database_is_private_encrypted_idempotent_and_torn_down_keeping_a_snapsh
     assert "deleted without a final snapshot" in flat(gone)
     assert final_snapshots(rds, stack) == [snapshot], "skip_final_snapshot took a snapshot, or deleted the old one"
     assert stack_rds(rds, stack) == {}
+    assert "and so are its log groups" in flat(gone)
+    assert log_groups(logs, stack) == {}
 
     # ---- the password never appears in any output, nor in the outputs file
     for run in [check_empty, *runs]:
@@ -260,6 +315,22 @@ BAD = [
         {"database_master_password": "pw/Xy12"}, "database_master_password must be a string of 8 to 41", id="pw"
     ),
     pytest.param({"database_master_username": "select"}, "database_master_username must be", id="reserved-user"),
+    pytest.param(
+        {"database_master_username": "rdsadmin"},
+        "database_master_username 'rdsadmin' is a user RDS creates on every MySQL instance for itself",
+        id="rds-user",
+    ),
+    pytest.param(
+        {"database_cloudwatch_logs_exports": ["error", "slow"]},
+        "value of database_cloudwatch_logs_exports must be one or more of: audit, error, general, slowquery,"
+        " iam-db-auth-error. Got no match for: slow",
+        id="log-type",
+    ),
+    pytest.param(
+        {"database_log_retention_days": 10},
+        "value of database_log_retention_days must be one of: 1, 3, 5, 7, 14, 30,",
+        id="log-retention",
+    ),
     pytest.param(
         {"database_maintenance_window": "sun:17:10-sun:17:40"}, "not overlapping each other", id="windows-overlap"
     ),
