@@ -311,6 +311,10 @@ def test_built_collection_installs_and_runs(emulator, tmp_path):
         "webstack_state_dir": str(tmp_path / "state"),
         "webstack_secrets_dir": str(tmp_path / "secrets"),
         "ansible_python_interpreter": str(core / "python"),
+        # fewer resources, every role still: no NAT gateway, one web server (without Mitogen here,
+        # each resource costs a few CPU-seconds more)
+        "network_nat_gateway_mode": "none",
+        "compute_web_count": 1,
     }
     local = ("-i", "localhost,", "-c", "local")
     run = {"env": env, "cwd": work, "ansible_playbook": core / "ansible-playbook"}
