@@ -18,11 +18,12 @@ STATE         := .webstack
 SCENARIO      ?=
 WEBSTACK_NAME ?= demo
 # Integration tests run in parallel, each worker with its own emulator (mostly waiting on
-# ansible-playbook subprocesses, so more workers than the 2 cores help). Three workers left the
-# cores 20-35 % idle through most of the stage (sampled from /proc/stat on a clean clone of
-# 56ca7bd), and the fault test mostly waits out lags and backoffs: four. (Before Mitogen and
-# the CPU cuts of session 18, four took longer than three: 3,119 s against 2,994 s.)
-TEST_WORKERS  ?= 4
+# ansible-playbook subprocesses, so a little more than the 2 cores helps). Three workers leave the
+# cores 20-35 % idle through much of the stage (sampled on a clean clone of 56ca7bd), but four
+# made every test much slower (a clean clone of c976b4a: the bot stack 1,040 s against about 500,
+# the chat stack 1,683 s against about 850, 9 of 189 tests done after 31 minutes): contention costs
+# CPU here (the e2e test: 570 CPU-s alone, 590-680 in a busy stage). Three.
+TEST_WORKERS  ?= 3
 
 export PATH := $(BIN):$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
@@ -52,7 +53,7 @@ export MOLECULE_GLOB := molecule/*/molecule.yml
 
 .PHONY: help venv demo diagram down docs test test-docs test-lint test-sanity test-unit test-integration test-molecule test-apps \
         emulator-up emulator-down docker image build clean readmes teardown bench bench-provision \
-        maintenance-on maintenance-off test-sorry test-chat-stack demo-bot demo-chat \
+        maintenance-on maintenance-off test-sorry test-chat-stack test-faults demo-bot demo-chat \
         test-chat chat-deps bench-chat bench-chat-local bench-chat-twin test-bot
 
 help: ## List the targets
@@ -205,6 +206,12 @@ test-sorry: venv image ## The sorry kind's tests alone (seed 003): the pages rol
 	export WEBSTACK_BASE_IMAGE_REF=$$(scripts/build-base-image.sh); \
 	  $(WITH_MITOGEN) pytest -n 2 --dist loadgroup tests/integration/test_sorry_pages.py tests/integration/test_sorry_twin.py \
 	  tests/integration/test_rails_twin.py
+
+# Every kind against the emulator's fault mode (10 % throttling, 2 % 5xx, a 5 s lag), side by side
+# in one emulator: make test runs the rails kind alone (tests/integration/test_faults.py).
+test-faults: venv image ## Every kind's reduced stack provisioned twice and torn down against a faulty emulator (about 15 min)
+	export WEBSTACK_BASE_IMAGE_REF=$$(scripts/build-base-image.sh); \
+	  WEBSTACK_TEST_FAULT_KINDS=rails,sorry,chat,bot $(WITH_MITOGEN) pytest -rA tests/integration/test_faults.py
 
 # The chat kind's: the check's own tests (apps/chat/tests/test_chat_check.py: it against two local
 # servers behind a test lb), the chat stack end to end in the twin (provision, twin, hosts, deploy,
