@@ -240,6 +240,13 @@ def unchanged(run, hosts) -> bool:
     return run.rc == 0 and all(run.recap(h)["changed"] == 0 for h in hosts)
 
 
+def sample_release(path, marker: str) -> None:
+    """A copy of the sample app at `path` that differs by one line (a new release to deploy)."""
+    shutil.copytree(ROOT / "apps" / "rails_sample", path, ignore=shutil.ignore_patterns("tmp", "log"))
+    robots = path / "public" / "robots.txt"
+    robots.write_text(robots.read_text() + marker + "\n")
+
+
 def deploy_and_roll_back(twin: dict, tmp_path) -> None:
     """The app through the lb (HTTP redirects to HTTPS, the image in S3), the web servers closed
     to all but the lb and the bastion, no failed unit; deploy again (no change); configure and
@@ -295,9 +302,7 @@ def deploy_and_roll_back(twin: dict, tmp_path) -> None:
 
     # ---- a rolling deploy of a new release under load: no failed request
     app2 = tmp_path / "app2"
-    shutil.copytree(ROOT / "apps" / "rails_sample", app2, ignore=shutil.ignore_patterns("tmp", "log"))
-    robots = app2 / "public" / "robots.txt"
-    robots.write_text(robots.read_text() + "# release 2\n")
+    sample_release(app2, "# release 2")
     with Loaded(url + "/posts", stack) as during_deploy:
         deploy = run_playbook(
             DEPLOY, "-i", str(LOCAL), env=env, extra_vars={**extra, "rails_app_source_path": str(app2)}
@@ -364,9 +369,7 @@ def web_server_lost_mid_deploy(twin: dict, tmp_path) -> None:
     stack, env, extra, url, webs = twin["stack"], twin["env"], twin["extra"], twin["url"], twin["webs"]
     web_ids = twin["outputs"]["summary"]["web_instance_ids"]
     app3 = tmp_path / "app3"
-    shutil.copytree(ROOT / "apps" / "rails_sample", app3, ignore=shutil.ignore_patterns("tmp", "log"))
-    robots = app3 / "public" / "robots.txt"
-    robots.write_text(robots.read_text() + "# release 3\n")
+    sample_release(app3, "# release 3")
     release_extra = {**extra, "rails_app_source_path": str(app3)}
     kept_release = current_release(webs[1])
     kept_revision = get(url + "/up")[1].split()[1]
