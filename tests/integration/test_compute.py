@@ -26,6 +26,15 @@ PLAYBOOKS = ROOT / "tests" / "integration" / "playbooks"
 ALONE = PLAYBOOKS / "compute_alone.yml"
 DEBIAN_OWNER = "136693071363"
 
+# The instance roles' trust: EC2, and no other source account whenever EC2 names one (the
+# emulator's account is 123456789012).
+EC2_TRUST = {
+    "Effect": "Allow",
+    "Principal": {"Service": "ec2.amazonaws.com"},
+    "Action": "sts:AssumeRole",
+    "Condition": {"StringEqualsIfExists": {"aws:SourceAccount": "123456789012"}},
+}
+
 
 def stack_instances(ec2, stack: str) -> list[dict]:
     """Instances tagged Stack=<stack> that are not (being) terminated."""
@@ -218,11 +227,10 @@ def test_instances_are_hardened_idempotent_and_torn_down(emulator, shared_base, 
         assert [g["GroupId"] for g in instance["SecurityGroups"]] == [sgs["web"]]
         assert instance["IamInstanceProfile"]["Arn"] == out["instance_profile_arn"]
 
-    # ---- IAM: trust EC2 only; one inline policy, the bucket and these actions only
+    # ---- IAM: trust EC2 only (another source account refused); one inline policy, the bucket
+    # and these actions only
     role = iam.get_role(RoleName=f"{stack}-web")["Role"]
-    assert role["AssumeRolePolicyDocument"]["Statement"] == [
-        {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}
-    ]
+    assert role["AssumeRolePolicyDocument"]["Statement"] == [EC2_TRUST]
     assert tag_dict(role["Tags"])["Stack"] == stack
     assert iam.list_attached_role_policies(RoleName=f"{stack}-web")["AttachedPolicies"] == []
     (policy_name,) = iam.list_role_policies(RoleName=f"{stack}-web")["PolicyNames"]
@@ -480,9 +488,7 @@ def test_a_group_without_bastion_from_data_alone(emulator, tmp_path):
     for group in ("chat", "worker"):
         name = f"{stack}-{group}"
         role = iam.get_role(RoleName=name)["Role"]
-        assert role["AssumeRolePolicyDocument"]["Statement"] == [
-            {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}
-        ]
+        assert role["AssumeRolePolicyDocument"]["Statement"] == [EC2_TRUST]
         attached = iam.list_attached_role_policies(RoleName=name)["AttachedPolicies"]
         assert [p["PolicyArn"] for p in attached] == ["arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"]
         assert iam.list_role_policies(RoleName=name)["PolicyNames"] == []
