@@ -16,6 +16,8 @@ description:
   - The policies are compared as JSON, not as text. The order of the statements counts; a
     one-element list of actions, resources, principals or condition values is the same as the element
     alone (IAM reads them alike), so a policy written either way is not rewritten.
+  - The policy is sent as given when it differs; one that is the same policy written otherwise is
+    left as it is (and returned as it is).
   - The endpoint is not created or deleted here; use M(amazon.aws.ec2_vpc_endpoint) for that.
 author:
   - kumo.webstack developers (!UNKNOWN)
@@ -101,6 +103,8 @@ policy:
            "Action": "s3:*", "Resource": ["arn:aws:s3:::demo-*", "arn:aws:s3:::demo-*/*"]}]}
 """
 
+import json  # noqa: E402
+
 from ansible_collections.amazon.aws.plugins.module_utils.exceptions import AnsibleAWSError  # noqa: E402
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule  # noqa: E402
 
@@ -112,38 +116,42 @@ from ansible_collections.kumo.webstack.plugins.module_utils.vpc import (  # noqa
 
 
 def desired_policy(module):
-    """The policy as given (to send), or the module fails naming what is wrong with it."""
+    """The policy as given (to send and return) and in canonical form (to compare), or the module
+    fails naming what is wrong with it."""
     try:
-        policy = canonical_endpoint_policy(module.params["policy"])
+        canonical = canonical_endpoint_policy(module.params["policy"])
     except ValueError as e:
         module.fail_json(msg=f"policy is not a JSON policy document: {e}")
-    if policy is None or not isinstance(policy.get("Statement"), list) or not policy["Statement"]:
+    if canonical is None or not isinstance(canonical.get("Statement"), list) or not canonical["Statement"]:
         module.fail_json(msg="policy must be a policy document with a non-empty list of Statement.")
-    return policy
+    return json.loads(module.params["policy"]), canonical
 
 
 def current_policy(module, endpoint):
+    """The endpoint's policy as it is and in canonical form; (None, None) when it has none."""
+    text = endpoint.get("PolicyDocument")
     try:
-        return canonical_endpoint_policy(endpoint.get("PolicyDocument"))
+        canonical = canonical_endpoint_policy(text)
     except ValueError:
         # an answer that is not JSON is not a policy we could keep: it is replaced
         module.warn(f"The policy of {endpoint['VpcEndpointId']} is not a JSON document; it is replaced.")
-        return None
+        return None, None
+    return (json.loads(text) if canonical is not None else None), canonical
 
 
 def ensure_policy(client, module):
     endpoint_id = module.params["vpc_endpoint_id"]
-    wanted = desired_policy(module)
+    given, wanted = desired_policy(module)
     endpoint = describe_vpc_endpoint(client, endpoint_id)
     if endpoint is None:
         module.fail_json(msg=f"VPC endpoint {endpoint_id} does not exist.", vpc_endpoint_id=endpoint_id)
-    before = current_policy(module, endpoint)
-    changed = before != wanted
-    result = {"changed": changed, "vpc_endpoint_id": endpoint_id, "policy": wanted}
+    before, canonical_before = current_policy(module, endpoint)
+    changed = canonical_before != wanted
+    result = {"changed": changed, "vpc_endpoint_id": endpoint_id, "policy": given if changed else before}
     if module._diff:
-        result["diff"] = {"before": {"policy": before}, "after": {"policy": wanted}}
+        result["diff"] = {"before": {"policy": before}, "after": {"policy": given if changed else before}}
     if changed and not module.check_mode:
-        put_vpc_endpoint_policy(client, endpoint_id, wanted)
+        put_vpc_endpoint_policy(client, endpoint_id, given)
     module.exit_json(**result)
 
 
