@@ -40,8 +40,9 @@ POLICY = {
 
 
 @pytest.fixture
-def endpoint(aws_env):
+def endpoint(aws_env, monkeypatch):
     """An S3 gateway endpoint made without a policy (AWS's full-access default), and the client."""
+    monkeypatch.setenv("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")  # most of a second per test otherwise
     with mock_aws():
         ec2 = boto3.client("ec2", region_name=REGION)
         vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]

@@ -17,8 +17,9 @@ TAGS = {"Name": "demo-vpc-flow-logs", "Stack": "demo", "ManagedBy": "kumo.websta
 
 
 @pytest.fixture
-def vpc(aws_env):
+def vpc(aws_env, monkeypatch):
     """A VPC and the log group its flow log writes to; yields (ec2 client, VPC id)."""
+    monkeypatch.setenv("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")  # most of a second per test otherwise
     with mock_aws():
         boto3.client("logs", region_name=REGION).create_log_group(logGroupName=GROUP)
         ec2 = boto3.client("ec2", region_name=REGION)
