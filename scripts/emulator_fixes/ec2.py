@@ -1,6 +1,6 @@
 """EC2: tags of NAT gateways and Elastic IPs, tag filters on NAT gateways, teardown of NAT
 gateways and instances, security group rule descriptions, Debian's public images, the snapshot
-tags of CreateImage."""
+tags of CreateImage, flow logs to a log group given by its ARN."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 from moto.core.responses import ActionResult
 from moto.ec2 import utils as ec2_utils
-from moto.ec2.models import amis, elastic_ip_addresses, instances, nat_gateways
+from moto.ec2.models import amis, elastic_ip_addresses, flow_logs, instances, nat_gateways
 from moto.ec2.responses.security_groups import SecurityGroups
 
 from emulator_fixes import Patch, fix
@@ -181,3 +181,47 @@ def create_image_snapshot_tags(patch: Patch) -> None:
         return ami
 
     patch.setattr(amis.AmiBackend, "create_image", create_image)
+
+
+@fix
+def flow_log_to_log_group_arn(patch: Patch) -> None:
+    """CreateFlowLogs to CloudWatch Logs with the log group given by its ARN (LogDestination, not
+    LogGroupName): AWS takes the log group's name from the ARN, delivers to it and lists it as the
+    flow log's LogGroupName; moto looks the group up by LogGroupName only, so the flow log has no
+    LogGroupName and DeliverLogsStatus FAILED ("Access error") although the group exists, and a
+    correct flow log looks broken."""
+    original = flow_logs.FlowLogsBackend.create_flow_logs
+
+    def create_flow_logs(
+        self,
+        resource_type,
+        resource_ids,
+        traffic_type,
+        deliver_logs_permission_arn,
+        log_destination_type,
+        log_destination,
+        log_group_name,
+        log_format,
+        max_aggregation_interval,
+    ):
+        if (
+            log_group_name is None
+            and log_destination
+            and log_destination_type in (None, "cloud-watch-logs")
+            and ":log-group:" in log_destination
+        ):
+            log_group_name = log_destination.split(":log-group:", 1)[1].removesuffix(":*")
+        return original(
+            self,
+            resource_type,
+            resource_ids,
+            traffic_type,
+            deliver_logs_permission_arn,
+            log_destination_type,
+            log_destination,
+            log_group_name,
+            log_format,
+            max_aggregation_interval,
+        )
+
+    patch.setattr(flow_logs.FlowLogsBackend, "create_flow_logs", create_flow_logs)

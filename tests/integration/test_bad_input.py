@@ -71,6 +71,25 @@ CASES = [
         id="argspec-choice",
     ),
     pytest.param({"network_subnet_prefix": "wide"}, "network_subnet_prefix", id="argspec-type"),
+    # the rails manifest adds a bucket name the user gave to the S3 endpoint's policy
+    pytest.param(
+        {"storage_bucket_name": "*"},
+        "network_s3_endpoint_bucket_names must hold S3 bucket names (3-63 lowercase letters, digits, dots and"
+        " hyphens) in which * matches any characters, each with at least one character that is not a wildcard"
+        " (a bare * would open every bucket of the account; network_s3_endpoint_full_access is the explicit"
+        ' way to open S3); got ["*"].',
+        id="endpoint-bucket-wildcard",
+    ),
+    pytest.param(
+        {"network_s3_endpoint_read_only_arns": ["arn:aws:s3:::*/*"]},
+        "network_s3_endpoint_read_only_arns must hold S3 object ARNs",
+        id="endpoint-read-only-arn",
+    ),
+    pytest.param(
+        {"network_flow_logs_retention_days": 100},
+        "value of network_flow_logs_retention_days must be one of: 1, 3, 5, 7, 14, 30, 60, 90",
+        id="flow-logs-retention",
+    ),
 ]
 
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from .conftest import ROOT, provision_converges, run_playbook
+from .conftest import ROOT, run_playbook
 
 PLAYBOOKS = ROOT / "tests" / "integration" / "playbooks"
 PROVISION = PLAYBOOKS / "network.yml"
@@ -33,7 +33,38 @@ def stack_resources(ec2, stack: str) -> dict[str, list[str]]:
             for e in ec2.describe_vpc_endpoints(Filters=tag)["VpcEndpoints"]
             if e["State"].lower() not in ("deleted", "deleting")
         ],
+        "flow_logs": [f["FlowLogId"] for f in ec2.describe_flow_logs(Filters=tag)["FlowLogs"]],
     }
+
+
+def flow_log_leftovers(emulator, stack: str) -> dict[str, list[str]]:
+    """The flow logs' IAM role and log group of a stack, when they are still there."""
+    iam = emulator.client("iam")
+    return {
+        "iam_roles": [r["RoleName"] for r in iam.list_roles()["Roles"] if r["RoleName"] == f"{stack}-vpc-flow-logs"],
+        "log_groups": [
+            g["logGroupName"]
+            for g in emulator.client("logs").describe_log_groups(logGroupNamePrefix=f"/webstack/{stack}/")["logGroups"]
+        ],
+    }
+
+
+def changed_tasks(output: str) -> list[str]:
+    """The names of the tasks a run reports changed (the default callback's output)."""
+    names, current = [], None
+    for line in output.splitlines():
+        if line.startswith("TASK ["):
+            current = line[len("TASK [") :].rsplit("]", 1)[0]
+        elif line.startswith("changed:") and current and current not in names:
+            names.append(current)
+    return names
+
+
+# What AWS gives a gateway endpoint made without a policy.
+FULL_ACCESS = {
+    "Version": "2008-10-17",
+    "Statement": [{"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*"}],
+}
 
 
 def tags_of(resource) -> dict[str, str]:
@@ -56,7 +87,36 @@ def test_provision_is_idempotent_truthful_and_torn_down(emulator, tmp_path):
     ec2 = emulator.client("ec2")
     extra = {"webstack_name": stack, "webstack_state_dir": str(tmp_path)}
 
-    provision_converges(PROVISION, emulator.env, extra)
+    # Three runs, as many as converging takes to prove (a change, then none, then a --check --diff
+    # that predicts none), with a drift in between: the endpoint's policy put back to AWS's default
+    # (what every stack had before 0.2.0, or someone's hand). --check --diff must report that and
+    # nothing else (so it predicts no change on what is converged) and change nothing; the next run
+    # must fix that and change nothing else. The policy task changes nothing on the first run
+    # either: the endpoint is made with its policy.
+    policy_task = "kumo.webstack.network : Ensure the S3 endpoint's policy"
+    first = run_playbook(PROVISION, env=emulator.env, extra_vars=extra)
+    assert first.rc == 0, first.output[-6000:]
+    assert first.changed > 0
+    assert not [t for t in changed_tasks(first.output) if t.startswith(policy_task)], first.output[-6000:]
+
+    (endpoint,) = ec2.describe_vpc_endpoints(Filters=[{"Name": "tag:Stack", "Values": [stack]}])["VpcEndpoints"]
+    policy = json.loads(endpoint["PolicyDocument"])
+    ec2.modify_vpc_endpoint(VpcEndpointId=endpoint["VpcEndpointId"], PolicyDocument=json.dumps(FULL_ACCESS))
+    check = run_playbook(PROVISION, "--check", "--diff", env=emulator.env, extra_vars=extra)
+    assert check.rc == 0, check.output[-6000:]
+    (drift,) = changed_tasks(check.output)
+    assert drift.startswith(policy_task), check.output[-6000:]
+    diff = check.output.splitlines()
+    assert any(line.startswith("-") and "2008-10-17" in line for line in diff), check.output[-6000:]
+    assert any(line.startswith("+") and "StackBucketsOfThisAccount" in line for line in diff), check.output[-6000:]
+    (endpoint,) = ec2.describe_vpc_endpoints(VpcEndpointIds=[endpoint["VpcEndpointId"]])["VpcEndpoints"]
+    assert json.loads(endpoint["PolicyDocument"]) == FULL_ACCESS, "check mode changed the policy"
+    fix = run_playbook(PROVISION, env=emulator.env, extra_vars=extra)
+    assert fix.rc == 0, fix.output[-6000:]
+    assert changed_tasks(fix.output) == [drift], fix.output[-6000:]
+    assert fix.changed == 1
+    (endpoint,) = ec2.describe_vpc_endpoints(VpcEndpointIds=[endpoint["VpcEndpointId"]])["VpcEndpoints"]
+    assert json.loads(endpoint["PolicyDocument"]) == policy
 
     # ---- read AWS back: the VPC and its settings
     outputs = json.loads((tmp_path / "outputs.json").read_text())
@@ -118,12 +178,64 @@ def test_provision_is_idempotent_truthful_and_torn_down(emulator, tmp_path):
     assert endpoint["RouteTableIds"] == [private_rt["RouteTableId"]]
     assert net["s3_endpoint_id"] == endpoint["VpcEndpointId"]
 
+    # ---- its policy: any S3 action on the stack's buckets of this account, read-only on the
+    # region's Amazon Linux 2023 repositories, nothing else (no "*" resource or principal's action)
+    account = emulator.client("sts").get_caller_identity()["Account"]
+    assert policy == {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "StackBucketsOfThisAccount",
+                "Effect": "Allow",
+                "Principal": "*",
+                "Action": "s3:*",
+                "Resource": [f"arn:aws:s3:::{stack}-*", f"arn:aws:s3:::{stack}-*/*"],
+                "Condition": {"StringEquals": {"s3:ResourceAccount": account}},
+            },
+            {
+                "Sid": "ReadPackageRepositories",
+                "Effect": "Allow",
+                "Principal": "*",
+                "Action": "s3:GetObject",
+                "Resource": ["arn:aws:s3:::al2023-repos-ap-northeast-1-de612dc2/*"],
+            },
+        ],
+    }
+
+    # ---- the flow log: all the VPC's traffic to the stack's log group, through the stack's role
+    group = f"/webstack/{stack}/vpc-flow-logs"
+    group_arn = f"arn:aws:logs:ap-northeast-1:{account}:log-group:{group}"
+    role = f"{stack}-vpc-flow-logs"
+    (flow_log,) = ec2.describe_flow_logs(Filters=[{"Name": "resource-id", "Values": [vpc["VpcId"]]}])["FlowLogs"]
+    assert flow_log["TrafficType"] == "ALL"
+    assert flow_log["LogDestinationType"] == "cloud-watch-logs"
+    assert flow_log["LogDestination"] == group_arn
+    assert flow_log["LogGroupName"] == group
+    assert flow_log["DeliverLogsStatus"] == "SUCCESS"
+    assert flow_log["DeliverLogsPermissionArn"] == f"arn:aws:iam::{account}:role/{role}"
+    assert tags_of(flow_log)["Stack"] == stack
+    logs = emulator.client("logs")
+    (log_group,) = logs.describe_log_groups(logGroupNamePrefix=group)["logGroups"]
+    assert log_group["retentionInDays"] == 90
+    assert logs.list_tags_log_group(logGroupName=group)["tags"]["Stack"] == stack
+    iam = emulator.client("iam")
+    (trust,) = iam.get_role(RoleName=role)["Role"]["AssumeRolePolicyDocument"]["Statement"]
+    assert trust["Principal"] == {"Service": "vpc-flow-logs.amazonaws.com"}
+    assert trust["Condition"]["StringEquals"] == {"aws:SourceAccount": account}
+    (write, describe) = iam.get_role_policy(RoleName=role, PolicyName="write-vpc-flow-logs")["PolicyDocument"][
+        "Statement"
+    ]
+    assert write["Resource"] == [group_arn, group_arn + ":*"]
+    assert describe["Action"] == "logs:DescribeLogGroups"
+
     # ---- teardown removes everything, and a second teardown is a no-op
     down = run_playbook(TEARDOWN, env=emulator.env, extra_vars=extra)
     assert down.rc == 0, down.output[-6000:]
     assert down.changed > 0
     left = stack_resources(ec2, stack)
     assert not any(left.values()), f"left behind: {left}"
+    assert ec2.describe_flow_logs(Filters=[{"Name": "resource-id", "Values": [vpc["VpcId"]]}])["FlowLogs"] == []
+    assert not any(flow_log_leftovers(emulator, stack).values()), flow_log_leftovers(emulator, stack)
 
     again = run_playbook(TEARDOWN, env=emulator.env, extra_vars=extra)
     assert again.rc == 0, again.output[-6000:]

@@ -68,6 +68,7 @@ def stack_leftovers(emulator: Emulator, stack: str) -> dict[str, list[str]]:
         k["KeyName"] for k in ec2.describe_key_pairs()["KeyPairs"] if k["KeyName"].startswith(f"{stack}-")
     ]
     found["ec2:volumes"] = [v["VolumeId"] for v in ec2.describe_volumes(Filters=tag)["Volumes"]]
+    found["ec2:flow_logs"] = [f["FlowLogId"] for f in ec2.describe_flow_logs(Filters=tag)["FlowLogs"]]
     # images a bake playbook made (kept by default at teardown), and their EBS snapshots: those
     # tagged with the stack and those the stack's images refer to (whatever their tags)
     images = ec2.describe_images(Owners=["self"], Filters=tag)["Images"]
@@ -168,9 +169,11 @@ def stack_leftovers(emulator: Emulator, stack: str) -> dict[str, list[str]]:
     found["scheduler"] = [
         g["Name"] for g in emulator.client("scheduler").list_schedule_groups()["ScheduleGroups"] if g["Name"] == stack
     ]
+    # the bot's tasks' logs and the VPC flow logs (the network role's)
     found["logs"] = [
         g["logGroupName"]
-        for g in emulator.client("logs").describe_log_groups(logGroupNamePrefix=f"/ecs/{stack}/")["logGroups"]
+        for prefix in (f"/ecs/{stack}/", f"/webstack/{stack}/")
+        for g in emulator.client("logs").describe_log_groups(logGroupNamePrefix=prefix)["logGroups"]
     ]
     # the chat kind's cache (seed 004): replication groups by their Stack tag, subnet groups by name
     elasticache = emulator.client("elasticache")

@@ -553,6 +553,29 @@ def test_ec2_rule_descriptions_return():
     assert fixed == (True, True)
 
 
+def test_ec2_flow_log_to_log_group_arn():
+    def flow_log():
+        logs = client("logs")
+        logs.create_log_group(logGroupName="/webstack/shop/vpc-flow-logs")
+        arn = logs.describe_log_groups()["logGroups"][0]["arn"].removesuffix(":*")
+        ec2c = client("ec2")
+        vpc = ec2c.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+        ec2c.create_flow_logs(
+            ResourceIds=[vpc],
+            ResourceType="VPC",
+            TrafficType="ALL",
+            LogDestinationType="cloud-watch-logs",
+            LogDestination=arn,
+            DeliverLogsPermissionArn="arn:aws:iam::123456789012:role/shop-vpc-flow-logs",
+        )
+        (found,) = ec2c.describe_flow_logs()["FlowLogs"]
+        return found.get("LogGroupName"), found["DeliverLogsStatus"], found["LogDestination"] == arn
+
+    unfixed, fixed = without_and_with(ec2.flow_log_to_log_group_arn, flow_log)
+    assert unfixed == (None, "FAILED", True), "moto finds the log group by LogGroupName only"
+    assert fixed == ("/webstack/shop/vpc-flow-logs", "SUCCESS", True)
+
+
 def test_ec2_debian_images():
     def debian_12():
         images = client("ec2").describe_images(
