@@ -208,9 +208,9 @@ BAD = [
         id="retention-zero",
     ),
     pytest.param(
-        {"backup_start_time": "17:15"},
-        "The daily backup may start from 17:15 for 60 minutes (UTC, 17:15-18:15), which overlaps 17:00-17:30 of "
-        "backup_avoid_windows",
+        {"backup_start_time": "17:00"},
+        "The daily backup may start from 17:00 for 60 minutes (UTC, 17:00-18:00), which overlaps 17:00-17:30 of "
+        "backup_avoid_windows (the database's backup and maintenance windows",
         id="overlaps-database-backup-window",
     ),
     pytest.param(
