@@ -314,10 +314,11 @@ def recovery_points(patch: Patch) -> None:
             self.tagger.delete_all_tags_for_resource(vault.backup_vault_arn)
         return original_delete_vault(self, backup_vault_name)
 
-    # moto routes none of these paths to the backup service
+    # moto routes none of these paths to the backup service. The list's path ends with a slash: moto's
+    # server drops a trailing "/?" from a path, and its Flask rules then refuse the slash botocore sends
     patch.setitem(backup_urls.url_paths, "{0}/backup-jobs/?$", backup_urls.response.dispatch)
     patch.setitem(
-        backup_urls.url_paths, "{0}/backup-vaults/(?P<name>[^/]+)/recovery-points/?$", backup_urls.response.dispatch
+        backup_urls.url_paths, "{0}/backup-vaults/(?P<name>[^/]+)/recovery-points/$", backup_urls.response.dispatch
     )
     patch.setitem(
         backup_urls.url_paths,
