@@ -1,7 +1,7 @@
 """The embedded emulator's fixes: the places where moto answers unlike AWS, one module per AWS service.
 
 Each fix is a function marked with @fix in the module of the AWS service whose answer it
-corrects (acm.py, cloudfront.py, ec2.py, ecs.py, elasticache.py, elbv2.py, rds.py, route53.py,
+corrects (acm.py, backup.py, cloudfront.py, ec2.py, ecs.py, elasticache.py, elbv2.py, rds.py, route53.py,
 route53domains.py, s3.py). Its docstring says what moto does, what AWS does, and why a correct playbook would look
 wrong against the emulator without it; none of them changes what a real account would do. A fix
 changes moto only through the Patch it is given, so a test can apply one fix alone and take it
@@ -36,7 +36,19 @@ MOTO_VERSIONS = ("5.2.5",)
 ALLOW_ENV = "WEBSTACK_EMULATOR_ALLOW_MOTO"
 
 # One module per AWS service, applied in this order.
-SERVICES = ("acm", "cloudfront", "ec2", "ecs", "elasticache", "elbv2", "rds", "route53", "route53domains", "s3")
+SERVICES = (
+    "acm",
+    "backup",
+    "cloudfront",
+    "ec2",
+    "ecs",
+    "elasticache",
+    "elbv2",
+    "rds",
+    "route53",
+    "route53domains",
+    "s3",
+)
 
 _MISSING = object()
 

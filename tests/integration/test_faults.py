@@ -49,9 +49,9 @@ KINDS = {
     "bot": {"bot_access_token": "fault-test-token-0123456789", "bot_channel_secret": "fault-test-secret-0123456789"},
 }
 ROLES = {
-    "rails": {"network", "domain", "security_groups", "database", "storage", "compute", "loadbalancer"},
+    "rails": {"network", "domain", "security_groups", "database", "backup", "storage", "compute", "loadbalancer"},
     "sorry": {"network", "domain", "security_groups", "sorry_pages", "compute", "loadbalancer"},
-    "chat": {"network", "domain", "security_groups", "cache", "compute", "loadbalancer"},
+    "chat": {"network", "domain", "security_groups", "cache", "backup", "compute", "loadbalancer"},
     "bot": {"network", "domain", "security_groups", "storage", "parameters", "ecr", "image", "loadbalancer", "ecs"},
 }
 # What a plain teardown keeps as data: the bot's image repository (ecr keeps_data)

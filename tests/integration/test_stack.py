@@ -175,6 +175,18 @@ def stack_leftovers(emulator: Emulator, stack: str) -> dict[str, list[str]]:
         for prefix in (f"/ecs/{stack}/", f"/webstack/{stack}/")
         for g in emulator.client("logs").describe_log_groups(logGroupNamePrefix=prefix)["logGroups"]
     ]
+    # the backup role's vault and plan, by their Stack tag (its IAM role is in found["iam"])
+    backup = emulator.client("backup")
+    found["backup"] = [
+        v["BackupVaultName"]
+        for v in backup.list_backup_vaults()["BackupVaultList"]
+        if backup.list_tags(ResourceArn=v["BackupVaultArn"])["Tags"].get("Stack") == stack
+    ]
+    found["backup"] += [
+        p["BackupPlanName"]
+        for p in backup.list_backup_plans()["BackupPlansList"]
+        if backup.list_tags(ResourceArn=p["BackupPlanArn"])["Tags"].get("Stack") == stack
+    ]
     # the chat kind's cache (seed 004): replication groups by their Stack tag, subnet groups by name
     elasticache = emulator.client("elasticache")
     found["elasticache"] = [

@@ -35,6 +35,7 @@ if str(SCRIPTS) not in sys.path:
 
 emulator_fixes = importlib.import_module("emulator_fixes")
 acm = importlib.import_module("emulator_fixes.acm")
+backup = importlib.import_module("emulator_fixes.backup")
 cloudfront = importlib.import_module("emulator_fixes.cloudfront")
 ec2 = importlib.import_module("emulator_fixes.ec2")
 ecs = importlib.import_module("emulator_fixes.ecs")
@@ -267,6 +268,164 @@ def test_acm_in_use_by_follows_listeners():
     assert unfixed_after != [], "moto keeps the deleted listener in InUseBy"
     assert fixed_lb, "in use by the load balancer while its listener uses it"
     assert fixed_after == []
+
+
+# ---------------------------------------------------------------- AWS Backup
+
+ROLE_ARN = "arn:aws:iam::123456789012:role/shop-backup"
+VOLUME_ARN = f"arn:aws:ec2:{REGION}:123456789012:volume/vol-0123456789abcdef0"
+
+
+def shop_plan(backup, **rule):
+    """The vault shop and a plan shop with one daily rule into it; returns the plan's id."""
+    backup.create_backup_vault(BackupVaultName="shop")
+    plan = {"BackupPlanName": "shop", "Rules": [{"RuleName": "daily", "TargetBackupVaultName": "shop", **rule}]}
+    return backup.create_backup_plan(BackupPlan=plan)["BackupPlanId"]
+
+
+def test_backup_describe_missing_vault_access_denied():
+    def describe_missing():
+        return error_code(client("backup").describe_backup_vault, BackupVaultName="nothing-here")
+
+    unfixed, fixed = without_and_with(backup.describe_missing_vault_access_denied, describe_missing)
+    assert unfixed == "ResourceNotFoundException"
+    assert fixed == "AccessDeniedException"
+
+
+def test_backup_vault_default_encryption_key():
+    def key_of_new_vault():
+        backup_client = client("backup")
+        backup_client.create_backup_vault(BackupVaultName="shop")
+        return backup_client.describe_backup_vault(BackupVaultName="shop").get("EncryptionKeyArn")
+
+    unfixed, fixed = without_and_with(backup.vault_default_encryption_key, key_of_new_vault)
+    assert unfixed is None, "moto keeps no key"
+    assert fixed.startswith(f"arn:aws:kms:{REGION}:123456789012:key/")
+
+
+def test_backup_deleted_plan_name_reusable():
+    def again_after_delete():
+        backup_client = client("backup")
+        backup_client.delete_backup_plan(BackupPlanId=shop_plan(backup_client))
+        plan = {"BackupPlanName": "shop", "Rules": [{"RuleName": "daily", "TargetBackupVaultName": "shop"}]}
+        return error_code(backup_client.create_backup_plan, BackupPlan=plan)
+
+    unfixed, fixed = without_and_with(backup.deleted_plan_name_reusable, again_after_delete)
+    assert unfixed == "AlreadyExistsException"
+    assert fixed is None
+
+
+def test_backup_update_backup_plan():
+    def update_retention():
+        backup_client = client("backup")
+        plan_id = shop_plan(backup_client, Lifecycle={"DeleteAfterDays": 35})
+        before = backup_client.get_backup_plan(BackupPlanId=plan_id)["VersionId"]
+        rules = [{"RuleName": "daily", "TargetBackupVaultName": "shop", "Lifecycle": {"DeleteAfterDays": 7}}]
+        try:
+            backup_client.update_backup_plan(
+                BackupPlanId=plan_id, BackupPlan={"BackupPlanName": "shop", "Rules": rules}
+            )
+        except NotImplementedError:
+            return "not implemented"
+        after = backup_client.get_backup_plan(BackupPlanId=plan_id)
+        return after["BackupPlan"]["Rules"][0]["Lifecycle"], after["VersionId"] != before
+
+    unfixed, fixed = without_and_with(backup.update_backup_plan, update_retention)
+    assert unfixed == "not implemented"
+    assert fixed == ({"DeleteAfterDays": 7}, True)
+
+
+def test_backup_backup_selections():
+    def lifecycle():
+        backup_client = client("backup")
+        plan_id = shop_plan(backup_client)
+        selection = {
+            "SelectionName": "shop",
+            "IamRoleArn": ROLE_ARN,
+            "Resources": [f"arn:aws:ec2:{REGION}:123456789012:volume/*"],
+            "Conditions": {"StringEquals": [{"ConditionKey": "aws:ResourceTag/Stack", "ConditionValue": "shop"}]},
+        }
+        try:
+            made = backup_client.create_backup_selection(BackupPlanId=plan_id, BackupSelection=selection)
+        except NotImplementedError:
+            return "not implemented"
+        selection_id = made["SelectionId"]
+        listed = [
+            (s["SelectionName"], s["SelectionId"], s["IamRoleArn"])
+            for s in backup_client.list_backup_selections(BackupPlanId=plan_id)["BackupSelectionsList"]
+        ]
+        got = backup_client.get_backup_selection(BackupPlanId=plan_id, SelectionId=selection_id)["BackupSelection"]
+        refused = error_code(backup_client.delete_backup_plan, BackupPlanId=plan_id)
+        backup_client.delete_backup_selection(BackupPlanId=plan_id, SelectionId=selection_id)
+        gone = error_code(backup_client.get_backup_selection, BackupPlanId=plan_id, SelectionId=selection_id)
+        deleted = error_code(backup_client.delete_backup_plan, BackupPlanId=plan_id)
+        return listed == [("shop", selection_id, ROLE_ARN)], got, refused, gone, deleted
+
+    unfixed, fixed = without_and_with(backup.backup_selections, lifecycle)
+    assert unfixed == "not implemented"
+    assert fixed == (
+        True,
+        {
+            "SelectionName": "shop",
+            "IamRoleArn": ROLE_ARN,
+            "Resources": [f"arn:aws:ec2:{REGION}:123456789012:volume/*"],
+            "NotResources": [],
+            "ListOfTags": [],
+            "Conditions": {
+                "StringEquals": [{"ConditionKey": "aws:ResourceTag/Stack", "ConditionValue": "shop"}],
+                "StringNotEquals": [],
+                "StringLike": [],
+                "StringNotLike": [],
+            },
+        },
+        "InvalidRequestException",
+        "ResourceNotFoundException",
+        None,
+    )
+
+
+def test_backup_recovery_points():
+    def backup_then_delete():
+        backup_client = client("backup")
+        backup_client.create_backup_vault(BackupVaultName="shop")
+        try:
+            job = backup_client.start_backup_job(
+                BackupVaultName="shop",
+                ResourceArn=VOLUME_ARN,
+                IamRoleArn=ROLE_ARN,
+                Lifecycle={"DeleteAfterDays": 35},
+                RecoveryPointTags={"Stack": "shop"},
+            )
+        except (NotImplementedError, ClientError) as error:
+            return type(error).__name__
+        points = backup_client.list_recovery_points_by_backup_vault(BackupVaultName="shop")["RecoveryPoints"]
+        held = backup_client.describe_backup_vault(BackupVaultName="shop")["NumberOfRecoveryPoints"]
+        tags = backup_client.list_tags(ResourceArn=job["RecoveryPointArn"])["Tags"]
+        refused = error_code(backup_client.delete_backup_vault, BackupVaultName="shop")
+        backup_client.delete_recovery_point(BackupVaultName="shop", RecoveryPointArn=job["RecoveryPointArn"])
+        deleted = error_code(backup_client.delete_backup_vault, BackupVaultName="shop")
+        return (
+            [(p["RecoveryPointArn"], p["ResourceArn"], p["ResourceType"], p["Status"]) for p in points],
+            held,
+            tags,
+            refused,
+            deleted,
+            [v["BackupVaultName"] for v in backup_client.list_backup_vaults()["BackupVaultList"]],
+            job["RecoveryPointArn"],
+        )
+
+    unfixed, fixed = without_and_with(backup.recovery_points, backup_then_delete)
+    assert unfixed == "ClientError", "moto routes no StartBackupJob"
+    arn = fixed[-1]
+    assert arn.startswith(f"arn:aws:backup:{REGION}:123456789012:recovery-point:")
+    assert fixed[:-1] == (
+        [(arn, VOLUME_ARN, "EBS", "COMPLETED")],
+        1,
+        {"Stack": "shop"},
+        "InvalidRequestException",
+        None,
+        [],
+    )
 
 
 # ---------------------------------------------------------------- CloudFront
