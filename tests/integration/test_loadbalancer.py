@@ -489,8 +489,13 @@ def test_ip_group_rules_fixed_responses_and_a_second_stack_attached(emulator, sh
         "loadbalancer_zone_id": zone_id,
         "loadbalancer_record_names": [f"sorry.{domain}"],
         "loadbalancer_certificate_arn": "",
+        # settings of a load balancer of its own: the other stack's keeps its attributes
+        "loadbalancer_deletion_protection": False,
+        "loadbalancer_access_logs_bucket": f"{other}-logs-123456789012-ap-northeast-1",
+        "loadbalancer_access_logs_prefix": "alb",
     }
     before = elbv2.describe_listeners(LoadBalancerArn=alb["LoadBalancerArn"])["Listeners"]
+    attributes_before = elbv2.describe_load_balancer_attributes(LoadBalancerArn=alb["LoadBalancerArn"])["Attributes"]
     attached = run_playbook(ALONE, env=emulator.env, extra_vars=attach)
     assert attached.rc == 0, attached.output[-6000:]
     assert attached.changed > 0
@@ -509,6 +514,9 @@ def test_ip_group_rules_fixed_responses_and_a_second_stack_attached(emulator, sh
     names = {name for _zone, name, _type in alias_records(route53, alb["DNSName"])}
     assert names == {domain, f"www.{domain}", f"sorry.{domain}"}
     assert elbv2.describe_listeners(LoadBalancerArn=alb["LoadBalancerArn"])["Listeners"] == before
+    attributes = elbv2.describe_load_balancer_attributes(LoadBalancerArn=alb["LoadBalancerArn"])["Attributes"]
+    assert attributes == attributes_before
+    assert {"Key": "deletion_protection.enabled", "Value": "true"} in attributes
 
     # ---- the first stack drops a rule: only that one goes, the other stack's stays
     fewer = {**extra, "loadbalancer_listener_rules": topology["loadbalancer_listener_rules"][:2]}
