@@ -379,7 +379,7 @@ def test_whole_stack_is_idempotent_truthful_and_torn_down_keeping_data(slow_emul
     assert kept.rc == 0, kept.output[-8000:]
     assert kept.roles == {"storage"}, kept.output[-8000:]
     assert f"KEPT: Bucket {summary['bucket']} is not empty" in " ".join(kept.output.split())
-    assert f"Bucket {logs} (the stack's logs) is kept with it" in " ".join(kept.output.split())
+    assert f"Bucket {logs} (the log bucket of the stack) is kept with it" in " ".join(kept.output.split())
     for run in (one, down, kept):
         assert password not in run.output
     assert stack_leftovers(emulator, stack) == {"s3": sorted([summary["bucket"], logs])}
