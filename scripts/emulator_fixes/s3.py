@@ -1,4 +1,4 @@
-"""S3: a bucket policy's conditions on object requests."""
+"""S3: a bucket policy's conditions on object requests; the log target bucket's policy check."""
 
 from __future__ import annotations
 
@@ -114,3 +114,34 @@ def bucket_policy_conditions(patch: Patch) -> None:
 
     patch.setattr(S3Response, "key_response", key_response)
     patch.setattr(FakeBucket, "get_permission", get_permission)
+
+
+@fix
+def logging_target_policy(patch: Patch) -> None:
+    """PutBucketLogging: AWS accepts a target bucket whose policy lets logging.s3.amazonaws.com put
+    objects under the prefix, whatever else the policy says. moto reads each statement's Principal
+    as a dict and answers 500 (AttributeError) on the first statement whose Principal is "*" (a
+    deny of plain HTTP, which every bucket of the stack has), unless a statement granting the
+    delivery comes before it, so a log bucket with a correct policy looks broken against the
+    emulator. moto's own check (delivery principal, s3:PutObject, a resource over the prefix)
+    stays; statements whose Principal is not a dict are only skipped by it."""
+    original_check = FakeBucket.__dict__["_log_permissions_enabled_policy"].__func__
+
+    def _log_permissions_enabled_policy(target_bucket, target_prefix):
+        policy = target_bucket.policy
+        if not policy:
+            return False
+        document = json.loads(policy.decode() if isinstance(policy, bytes) else policy)
+        statements = document.get("Statement", [])
+        statements = statements if isinstance(statements, list) else [statements]
+        kept = [s for s in statements if isinstance(s.get("Principal"), dict)]
+        if len(kept) == len(statements):
+            return original_check(target_bucket, target_prefix)
+        saved = target_bucket.policy
+        try:
+            target_bucket.policy = json.dumps(dict(document, Statement=kept)).encode()
+            return original_check(target_bucket, target_prefix)
+        finally:
+            target_bucket.policy = saved
+
+    patch.setattr(FakeBucket, "_log_permissions_enabled_policy", staticmethod(_log_permissions_enabled_policy))

@@ -54,8 +54,13 @@ ROLES = {
     "chat": {"network", "domain", "security_groups", "cache", "backup", "compute", "loadbalancer"},
     "bot": {"network", "domain", "security_groups", "storage", "parameters", "ecr", "image", "loadbalancer", "ecs"},
 }
-# What a plain teardown keeps as data: the bot's image repository (ecr keeps_data)
-KEPT = {"bot": lambda stack: {"ecr": [f"{stack}/bot"]}}
+# What a plain teardown keeps as data: the bot's image repository (ecr keeps_data), and the log
+# bucket of the kinds with the storage role (the uploads bucket's server access logs are in it)
+LOGS = "{}-logs-123456789012-ap-northeast-1"
+KEPT = {
+    "rails": lambda stack: {"s3": [LOGS.format(stack)]},
+    "bot": lambda stack: {"ecr": [f"{stack}/bot"], "s3": [LOGS.format(stack)]},
+}
 SELECTED = os.environ.get("WEBSTACK_TEST_FAULT_KINDS", "rails").split(",")
 
 

@@ -9,6 +9,7 @@ removes the load balancer and those stand-ins, never the shared network or secur
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -62,10 +63,13 @@ def test_load_balancer_is_built_idempotent_truthful_and_torn_down(emulator, shar
     elbv2 = emulator.client("elbv2")
     route53 = emulator.client("route53")
     acm = emulator.client("acm")
+    # the storage role's log bucket, as it publishes it (deletion protection is on by default); the
+    # emulator checks neither that the bucket exists nor its policy (test_storage.py checks that)
+    logs = f"{stack}-logs-123456789012-ap-northeast-1"
     extra = {
         "webstack_name": stack,
         "webstack_state_dir": str(tmp_path),
-        "loadbalancer_deletion_protection": True,
+        "storage_outputs": {"log_bucket": logs, "alb_log_prefix": "alb"},
         **base_inputs(shared_base),
     }
 
@@ -115,7 +119,8 @@ def test_load_balancer_is_built_idempotent_truthful_and_torn_down(emulator, shar
     assert attributes["routing.http2.enabled"] == "true"
     assert attributes["idle_timeout.timeout_seconds"] == "60"
     assert attributes["deletion_protection.enabled"] == "true"
-    assert attributes["access_logs.s3.enabled"] == "false"
+    assert attributes["access_logs.s3.enabled"] == "true"
+    assert (attributes["access_logs.s3.bucket"], attributes["access_logs.s3.prefix"]) == (logs, "alb")
 
     # ---- listeners: 80 redirects to HTTPS (301, host/path/query kept); 443 TLS 1.2+ to the group
     listeners = {
@@ -221,12 +226,29 @@ def test_load_balancer_is_built_idempotent_truthful_and_torn_down(emulator, shar
         "loadbalancer_zone_id": inputs["domain"]["zone_id"],
         "loadbalancer_record_names": [domain, f"www.{domain}"],
     }
+    # a drift first: deletion protection switched off behind the role's back; --check --diff says
+    # it would change the load balancer, and the run that drops the instance turns it on again
+    elbv2.modify_load_balancer_attributes(
+        LoadBalancerArn=alb["LoadBalancerArn"], Attributes=[{"Key": "deletion_protection.enabled", "Value": "false"}]
+    )
+    drift = run_playbook(ALONE, "--check", "--diff", env=emulator.env, extra_vars=keep)
+    assert drift.rc == 0, drift.output[-6000:]
+    assert drift.changed > 0, drift.output[-6000:]
+    assert re.search(r"TASK \[[^\]]*Ensure the internet-facing load balancer[^\]]*\] \**\nchanged:", drift.output), (
+        drift.output[-6000:]
+    )
     drop = run_playbook(ALONE, env=emulator.env, extra_vars=keep)
     assert drop.rc == 0, drop.output[-6000:]
     assert drop.changed > 0
     targets = elbv2.describe_target_health(TargetGroupArn=tg["TargetGroupArn"])["TargetHealthDescriptions"]
     assert [t["Target"]["Id"] for t in targets] == web_ids[:1]
-    assert drop.changed == 1, drop.output[-6000:]
+    attributes = {
+        a["Key"]: a["Value"]
+        for a in elbv2.describe_load_balancer_attributes(LoadBalancerArn=alb["LoadBalancerArn"])["Attributes"]
+    }
+    assert attributes["deletion_protection.enabled"] == "true"
+    assert attributes["access_logs.s3.enabled"] == "true"
+    assert drop.changed == 2, drop.output[-6000:]
 
     # ---- maintenance on a stack without sorry servers (playbooks/maintenance.yml, no twin): a
     # rule at priority 1 answers every path with a fixed 503 and the inline page; off removes it;
@@ -467,8 +489,13 @@ def test_ip_group_rules_fixed_responses_and_a_second_stack_attached(emulator, sh
         "loadbalancer_zone_id": zone_id,
         "loadbalancer_record_names": [f"sorry.{domain}"],
         "loadbalancer_certificate_arn": "",
+        # settings of a load balancer of its own: the other stack's keeps its attributes
+        "loadbalancer_deletion_protection": False,
+        "loadbalancer_access_logs_bucket": f"{other}-logs-123456789012-ap-northeast-1",
+        "loadbalancer_access_logs_prefix": "alb",
     }
     before = elbv2.describe_listeners(LoadBalancerArn=alb["LoadBalancerArn"])["Listeners"]
+    attributes_before = elbv2.describe_load_balancer_attributes(LoadBalancerArn=alb["LoadBalancerArn"])["Attributes"]
     attached = run_playbook(ALONE, env=emulator.env, extra_vars=attach)
     assert attached.rc == 0, attached.output[-6000:]
     assert attached.changed > 0
@@ -487,6 +514,9 @@ def test_ip_group_rules_fixed_responses_and_a_second_stack_attached(emulator, sh
     names = {name for _zone, name, _type in alias_records(route53, alb["DNSName"])}
     assert names == {domain, f"www.{domain}", f"sorry.{domain}"}
     assert elbv2.describe_listeners(LoadBalancerArn=alb["LoadBalancerArn"])["Listeners"] == before
+    attributes = elbv2.describe_load_balancer_attributes(LoadBalancerArn=alb["LoadBalancerArn"])["Attributes"]
+    assert attributes == attributes_before
+    assert {"Key": "deletion_protection.enabled", "Value": "true"} in attributes
 
     # ---- the first stack drops a rule: only that one goes, the other stack's stays
     fewer = {**extra, "loadbalancer_listener_rules": topology["loadbalancer_listener_rules"][:2]}
@@ -622,6 +652,14 @@ BAD = {
     "existing-alb-with-default-action": (
         {"loadbalancer_existing_alb": "shop-alb"},
         "loadbalancer_default_action is set, but with loadbalancer_existing_alb the listeners are the other stack's",
+    ),
+    "access-logs-bad-bucket": (
+        {"loadbalancer_access_logs_bucket": "Logs_Bucket"},
+        "loadbalancer_access_logs_bucket (default: storage_outputs.log_bucket) must be an S3 bucket name",
+    ),
+    "access-logs-prefix-awslogs": (
+        {"loadbalancer_access_logs_bucket": "shop-logs", "loadbalancer_access_logs_prefix": "alb/AWSLogs"},
+        "must not start or end with '/' nor contain 'AWSLogs'; got bucket 'shop-logs' and prefix 'alb/AWSLogs'",
     ),
     "existing-alb-bad-name": (
         {"loadbalancer_existing_alb": "shop_alb!", "loadbalancer_default_action": {}},

@@ -140,6 +140,7 @@ def stack_leftovers(emulator: Emulator, stack: str) -> dict[str, list[str]]:
             continue
         if _tag_dict(tags).get("Stack") == stack:
             found["s3"].append(bucket["Name"])
+    found["s3"].sort()
     # the bot kind's services (seed 002)
     ecs = emulator.client("ecs")
     found["ecs"] = (
@@ -317,10 +318,22 @@ def test_whole_stack_is_idempotent_truthful_and_torn_down_keeping_data(slow_emul
         s["Effect"] == "Deny" and s.get("Condition", {}).get("Bool", {}).get("aws:SecureTransport") == "false"
         for s in policy["Statement"]
     )
+    # the log bucket (storage ran before the load balancer): the uploads bucket's server access
+    # logs and the ALB's access logs go to it, and the ALB is protected from deletion
+    logs = out["storage"]["log_bucket"]
+    assert logs == f"{stack}-logs-123456789012-ap-northeast-1"
+    assert s3.get_bucket_logging(Bucket=summary["bucket"])["LoggingEnabled"]["TargetBucket"] == logs
 
     (alb,) = elbv2.describe_load_balancers(Names=[f"{stack}-alb"])["LoadBalancers"]
     assert alb["DNSName"] == summary["alb_dns_name"]
     assert alb["SecurityGroups"] == [sgs["alb"]]
+    attributes = {
+        a["Key"]: a["Value"]
+        for a in elbv2.describe_load_balancer_attributes(LoadBalancerArn=alb["LoadBalancerArn"])["Attributes"]
+    }
+    assert attributes["deletion_protection.enabled"] == "true"
+    assert (attributes["access_logs.s3.enabled"], attributes["access_logs.s3.bucket"]) == ("true", logs)
+    assert attributes["access_logs.s3.prefix"] == "alb"
     listeners = {
         lst["Port"]: lst for lst in elbv2.describe_listeners(LoadBalancerArn=alb["LoadBalancerArn"])["Listeners"]
     }
@@ -370,18 +383,21 @@ def test_whole_stack_is_idempotent_truthful_and_torn_down_keeping_data(slow_emul
     print(f"\nteardown killed at tasks {KILLED_AT_TASKS}: resources left after each {left}")
     assert left[-1] < left[0], left
 
-    # in two runs, by tags: all but the bucket, then the bucket
+    # in two runs, by tags: all but the buckets (the protected ALB goes: its protection is lifted),
+    # then the buckets: the non-empty uploads bucket is kept, and the (empty, in the emulator: no
+    # log is delivered here) log bucket with it, since it holds that bucket's access record
     down = run_playbook(TEARDOWN, "--skip-tags", "storage", env=emulator.env, extra_vars=extra)
     assert down.rc == 0, down.output[-8000:]
     assert down.roles == set(out["parts"]) - {"storage"}, down.output[-8000:]
-    assert stack_leftovers(emulator, stack) == {"s3": [summary["bucket"]]}
+    assert stack_leftovers(emulator, stack) == {"s3": sorted([summary["bucket"], logs])}
     kept = run_playbook(TEARDOWN, "--tags", "storage", env=emulator.env, extra_vars=extra)
     assert kept.rc == 0, kept.output[-8000:]
     assert kept.roles == {"storage"}, kept.output[-8000:]
     assert f"KEPT: Bucket {summary['bucket']} is not empty" in " ".join(kept.output.split())
+    assert f"Bucket {logs} (the log bucket of the stack) is kept with it" in " ".join(kept.output.split())
     for run in (one, down, kept):
         assert password not in run.output
-    assert stack_leftovers(emulator, stack) == {"s3": [summary["bucket"]]}
+    assert stack_leftovers(emulator, stack) == {"s3": sorted([summary["bucket"], logs])}
     snapshots = rds.describe_db_snapshots(DBInstanceIdentifier=out["database"]["instance_id"])["DBSnapshots"]
     assert [s["DBSnapshotIdentifier"] for s in snapshots if s["DBSnapshotIdentifier"].startswith(f"{stack}-final-")]
     assert s3.get_object(Bucket=summary["bucket"], Key="uploads/keep.png")["Body"].read() == b"\x89PNG data"

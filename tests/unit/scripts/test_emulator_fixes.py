@@ -1236,3 +1236,45 @@ def test_s3_bucket_policy_conditions():
     unfixed, fixed = without_and_with(s3.bucket_policy_conditions, answers)
     assert unfixed == ("403", "DENIED", "403", "403"), "moto applies every Deny, its condition ignored"
     assert fixed == ("403", "NEUTRAL", None, None)
+
+
+def test_s3_logging_target_policy():
+    """A log bucket's policy as the storage role writes it (deny of plain HTTP first, then the
+    grant to the logging service): moto fails PutBucketLogging with a 500 on the "*" principal;
+    fixed, it is accepted, and a policy without the grant is still refused."""
+    grant = {
+        "Sid": "AllowS3ServerAccessLogs",
+        "Effect": "Allow",
+        "Principal": {"Service": "logging.s3.amazonaws.com"},
+        "Action": "s3:PutObject",
+        "Resource": "arn:aws:s3:::shop-logs/s3/shop-uploads/*",
+        "Condition": {"ArnLike": {"aws:SourceArn": "arn:aws:s3:::shop-uploads"}},
+    }
+    deny = {
+        "Sid": "DenyInsecureTransport",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:*",
+        "Resource": ["arn:aws:s3:::shop-logs", "arn:aws:s3:::shop-logs/*"],
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }
+
+    def answers():
+        s3c = client("s3")
+        for name in ("shop-uploads", "shop-logs"):
+            s3c.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": REGION})
+        logging = {"LoggingEnabled": {"TargetBucket": "shop-logs", "TargetPrefix": "s3/shop-uploads/"}}
+        out = []
+        for statements in ([deny, grant], [deny]):
+            s3c.put_bucket_policy(
+                Bucket="shop-logs", Policy=json.dumps({"Version": "2012-10-17", "Statement": statements})
+            )
+            try:
+                out.append(error_code(s3c.put_bucket_logging, Bucket="shop-uploads", BucketLoggingStatus=logging))
+            except Exception as error:  # moto's 500 surfaces as a botocore error after its retries
+                out.append(type(error).__name__)
+        return out
+
+    unfixed, fixed = without_and_with(s3.logging_target_policy, answers)
+    assert unfixed[0] not in (None, "InvalidTargetBucketForLogging"), unfixed
+    assert fixed == [None, "InvalidTargetBucketForLogging"]
