@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from moto.elbv2.exceptions import ELBClientError
+from moto.elbv2.exceptions import DuplicateListenerError, ELBClientError
 from moto.elbv2.models import ELBv2Backend, FakeLoadBalancer, FakeTargetGroup
 from moto.elbv2.ssl_policies import SSL_POLICIES
 
@@ -66,6 +66,36 @@ def deletion_protection(patch: Patch) -> None:
         return original_delete(self, arn)
 
     patch.setattr(ELBv2Backend, "delete_load_balancer", delete_load_balancer)
+
+
+@fix
+def duplicate_listener_port(patch: Patch) -> None:
+    """CreateListener on a port the load balancer already listens on: AWS answers with the listener
+    it has when the settings are the same (the call is idempotent) and refuses other settings with
+    DuplicateListener; moto looks the port up among the listeners' ARNs, never finds it, and adds
+    a second listener on the port. Under the fault mode's lag a retried create then left two HTTPS
+    listeners, which the next run's purge removed (changed=1 where AWS would report none)."""
+    original_create = ELBv2Backend.create_listener
+
+    def create_listener(self, load_balancer_arn, protocol, port, ssl_policy, certificate, actions, *rest, **kwargs):
+        balancer = self.load_balancers.get(load_balancer_arn)
+        if balancer is not None:
+            for listener in list(balancer.listeners.values()):
+                if str(listener.port) != str(port):
+                    continue
+                same = (
+                    listener.protocol == (protocol or "").upper()
+                    and listener.certificate == certificate
+                    and [action.data for action in listener.default_actions] == list(actions)
+                )
+                if same:
+                    return listener
+                raise DuplicateListenerError()
+        return original_create(
+            self, load_balancer_arn, protocol, port, ssl_policy, certificate, actions, *rest, **kwargs
+        )
+
+    patch.setattr(ELBv2Backend, "create_listener", create_listener)
 
 
 @fix

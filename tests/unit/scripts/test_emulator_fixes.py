@@ -957,6 +957,33 @@ def test_elbv2_deletion_protection():
     assert fixed == "OperationNotPermitted"
 
 
+def test_elbv2_duplicate_listener_port():
+    def create_twice():
+        lb, lb_arn, listener_arn, cert_arn = alb_with_https_listener()
+        (listener,) = lb.describe_listeners(ListenerArns=[listener_arn])["Listeners"]
+        same = lb.create_listener(
+            LoadBalancerArn=lb_arn,
+            Protocol="HTTPS",
+            Port=443,
+            Certificates=[{"CertificateArn": cert_arn}],
+            DefaultActions=listener["DefaultActions"],
+        )["Listeners"][0]["ListenerArn"]
+        other = error_code(
+            lb.create_listener,
+            LoadBalancerArn=lb_arn,
+            Protocol="HTTPS",
+            Port=443,
+            Certificates=[{"CertificateArn": cert_arn}],
+            DefaultActions=[{"Type": "fixed-response", "FixedResponseConfig": {"StatusCode": "404"}}],
+        )
+        count = len(lb.describe_listeners(LoadBalancerArn=lb_arn)["Listeners"])
+        return same == listener_arn, other, count
+
+    unfixed, fixed = without_and_with(elbv2.duplicate_listener_port, create_twice)
+    assert unfixed == (False, None, 3), "moto adds a listener on a port already taken"
+    assert fixed == (True, "DuplicateListener", 1)
+
+
 def test_elbv2_listener_ssl_policy():
     def listeners():
         lb, lb_arn, _, cert_arn = alb_with_https_listener()
