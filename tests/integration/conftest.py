@@ -163,7 +163,14 @@ def pytest_runtest_protocol(item, nextitem):
     yield
     after = os.times()
     cpu = sum(getattr(after, f) - getattr(before, f) for f in ("user", "system", "children_user", "children_system"))
-    line = {"test": item.nodeid, "wall": round(time.monotonic() - started, 1), "cpu": round(cpu, 1)}
+    line = {
+        "test": item.nodeid,
+        "wall": round(time.monotonic() - started, 1),
+        "cpu": round(cpu, 1),
+        # when it started and on which worker: the stage's timeline (who waited on whom)
+        "start": round(time.time() - (time.monotonic() - started), 1),
+        "worker": os.environ.get("PYTEST_XDIST_WORKER", "main"),
+    }
     with open(log, "a") as out:
         out.write(json.dumps(line) + "\n")
 
