@@ -14,6 +14,12 @@
 # (py-spy: 6 % of a rails provision's CPU). Here the names a file imports are kept per file (its
 # path, size and modification time) for the run, and each module's walk reuses them.
 #
+# And it pins no process to a CPU. Mitogen (ansible_mitogen.affinity) pins, on a machine of 2 or 3
+# CPUs, its multiplexer to CPU 0 and the controller, every task's worker and every process they
+# start to CPU 1 alone. With ansible-playbook runs side by side (make test's workers, the e2e test's
+# two stacks) every one of them shared CPU 1 while CPU 0 stood nearly idle: sampled on a clean clone
+# of 612fe9c, 6 minutes into the integration stage, CPU 1 busy 100 %, CPU 0 about 10 %.
+#
 # For the Makefile (WITH_MITOGEN: integration tests, Molecule, demos); not part of the collection.
 # Needs the mitogen package (requirements-dev.txt); ANSIBLE_STRATEGY=kumo_mitogen_linear with this
 # directory on ANSIBLE_STRATEGY_PLUGINS.
@@ -25,10 +31,14 @@ import importlib.util
 import os
 
 import ansible.collections.list
+import ansible_mitogen.affinity
 import ansible_mitogen.loaders
 import ansible_mitogen.module_finder
 import ansible_mitogen.planner
 import ansible_mitogen.strategy
+
+# the base Policy assigns nothing: processes keep the CPUs they were started with
+ansible_mitogen.affinity.policy = ansible_mitogen.affinity.Policy()
 
 _collection_dirs: tuple[str, ...] | None = None
 
