@@ -14,11 +14,13 @@
 # (py-spy: 6 % of a rails provision's CPU). Here the names a file imports are kept per file (its
 # path, size and modification time) for the run, and each module's walk reuses them.
 #
-# And it pins no process to a CPU. Mitogen (ansible_mitogen.affinity) pins, on a machine of 2 or 3
-# CPUs, its multiplexer to CPU 0 and the controller, every task's worker and every process they
-# start to CPU 1 alone. With ansible-playbook runs side by side (make test's workers, the e2e test's
-# two stacks) every one of them shared CPU 1 while CPU 0 stood nearly idle: sampled on a clean clone
-# of 612fe9c, 6 minutes into the integration stage, CPU 1 busy 100 %, CPU 0 about 10 %.
+# It keeps Mitogen's CPU pinning (ansible_mitogen.affinity): on 2 CPUs, the multiplexer on CPU 0,
+# the controller, every task's worker and every process they start on CPU 1, so make test's
+# parallel playbook runs share CPU 1 and CPU 0 is left to the emulators, Docker and the containers
+# (it stands 20-45 % idle through the integration stage). Unpinned (tried at 59df0c3) both CPUs
+# were busy, yet the integration stage of a clean clone took 2,949 s against about 2,550 pinned,
+# and each test's CPU seconds rose by about half (the bot stack 344 against 216, the e2e test 713
+# against 610): on this kind of machine the two CPUs do not give twice the throughput of one.
 #
 # For the Makefile (WITH_MITOGEN: integration tests, Molecule, demos); not part of the collection.
 # Needs the mitogen package (requirements-dev.txt); ANSIBLE_STRATEGY=kumo_mitogen_linear with this
@@ -31,14 +33,10 @@ import importlib.util
 import os
 
 import ansible.collections.list
-import ansible_mitogen.affinity
 import ansible_mitogen.loaders
 import ansible_mitogen.module_finder
 import ansible_mitogen.planner
 import ansible_mitogen.strategy
-
-# the base Policy assigns nothing: processes keep the CPUs they were started with
-ansible_mitogen.affinity.policy = ansible_mitogen.affinity.Policy()
 
 _collection_dirs: tuple[str, ...] | None = None
 
