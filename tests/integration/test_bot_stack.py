@@ -18,6 +18,7 @@ import subprocess
 
 import pytest
 
+from . import secret_scan
 from .conftest import ROOT, record_load, run_playbook
 from .test_rails_twin import Loaded, get, twin_ports
 from .test_stack import stack_leftovers
@@ -90,15 +91,26 @@ def test_bot_stack_end_to_end(emulator, tmp_path):
     env = dict(emulator.env, WEBSTACK_BASE_IMAGE_REF=BASE_IMAGE)
     url = f"https://127.0.0.1:{ports['twin_lb_https_port']}"
     try:
-        # ---- provision, twin and the webhook through the lb, with -v: no secret value printed
-        first = run_playbook(BOT, "-i", str(LOCAL), "-v", env=env, extra_vars=extra, timeout=1800)
+        # ---- provision, twin and the webhook through the lb, with -vvv (issue 18, part 5): neither
+        # the bot's two secrets (given) nor any generated one in the whole output, the state
+        # directory, or the twin's containers (configured environment, every command line)
+        first = run_playbook(BOT, "-i", str(LOCAL), "-vvv", env=env, extra_vars=extra, timeout=1800)
         assert first.rc == 0, first.output[-8000:]
         assert "reply reached the Messaging API with the access token" in first.output, first.output[-4000:]
-        for value in (TOKEN, SECRET):
-            assert value not in first.output, "a secret value was printed"
-        raw = (tmp_path / "state" / stack / "outputs.json").read_text()
-        assert TOKEN not in raw and SECRET not in raw
-        out = json.loads(raw)
+        found = {"bot_access_token": TOKEN, "bot_channel_secret": SECRET}
+        found.update(secret_scan.generated_secrets(tmp_path / "secrets"))
+        texts = {
+            "bot.yml -vvv output": first.output,
+            **secret_scan.state_texts(tmp_path / "state"),
+            **secret_scan.container_texts(stack),
+        }
+        assert len(texts) > 3, sorted(texts)  # the output, outputs.json, the lb and the bot's task
+        assert secret_scan.leaks(found, texts) == []
+        record_load(
+            f"{stack}: secrets looked for",
+            {"secrets": sorted(found), "places": len(texts), "output_bytes": len(first.output), "hits": 0},
+        )
+        out = json.loads((tmp_path / "state" / stack / "outputs.json").read_text())
         assert out["kind"] == "bot"
         assert out["webhook_url"].endswith("/callback")
 
