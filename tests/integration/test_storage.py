@@ -296,7 +296,7 @@ def test_the_log_bucket_alone_for_a_kind_without_uploads(emulator, tmp_path):
     assert check_empty.rc == 0, check_empty.output[-6000:]
     flat = " ".join(check_empty.output.split())
     assert f"log bucket {logs} would be created" in flat
-    assert bucket not in flat
+    assert f"Check mode: bucket {bucket} would be created" not in flat
     assert stack_buckets(s3, stack) == []
 
     provision_converges(PROVISION, emulator.env, extra)
