@@ -21,7 +21,7 @@ import pytest
 from . import secret_scan
 from .conftest import ROOT, record_load, run_playbook
 from .test_rails_twin import Loaded, get, twin_ports
-from .test_stack import stack_leftovers
+from .test_stack import alb_access_logs_checked, stack_leftovers
 from .test_twin import BASE_IMAGE, remove_twin
 
 BOT = ROOT / "playbooks" / "bot.yml"
@@ -139,6 +139,9 @@ def test_bot_stack_end_to_end(emulator, tmp_path):
         listeners = elbv2.describe_listeners(LoadBalancerArn=out["loadbalancer"]["arn"])["Listeners"]
         https = next(li for li in listeners if li["Port"] == 443)
         assert https["DefaultActions"][0]["TargetGroupArn"] == tg_arn
+        # the ALB's access logs go to the stack's log bucket (the storage role's, beside the bot's bucket)
+        logs = alb_access_logs_checked(emulator, stack, out)
+        assert out["storage"]["bucket"] == f"{stack}-uploads-123456789012-ap-northeast-1", out["storage"]
 
         # ---- the task definition runs the pushed image and names the secrets, never their values
         taskdef = ecs.describe_task_definition(taskDefinition=out["ecs"]["task_definition_arn"])["taskDefinition"]
@@ -234,7 +237,8 @@ def test_bot_stack_end_to_end(emulator, tmp_path):
         assert after != before
 
         # ---- the twin goes, then a forced teardown leaves nothing tagged with the stack (the
-        # repository holds the image and the bucket is the bot's data: both go only when forced)
+        # repository holds the image and the bucket is the bot's data: both go only when forced, and
+        # the log bucket, which holds the bucket's server access logs, with them)
         gone = run_playbook(TWIN, "-i", str(LOCAL), env=env, extra_vars={**extra, "twin_state": "absent"})
         assert gone.rc == 0, gone.output[-6000:]
         down = run_playbook(
@@ -244,7 +248,9 @@ def test_bot_stack_end_to_end(emulator, tmp_path):
             timeout=1800,
         )
         assert down.rc == 0, down.output[-8000:]
+        assert "KEPT:" not in down.output, down.output[-4000:]
         assert stack_leftovers(emulator, stack) == {}
+        assert logs not in [b["Name"] for b in emulator.client("s3").list_buckets()["Buckets"]]
         assert docker("ps", "-aq", "--filter", f"label=kumo.webstack.stack={stack}").split() == []
     finally:
         remove_twin(stack)

@@ -13,8 +13,12 @@ Then the image baked ahead (playbooks/chat/bake.yml): a builder configured as a 
 its settings, imaged and terminated; a second bake changes nothing; a third chat server launches from
 the baked image (in the twin, from the builder's committed container) and joins through chat.yml.
 
-Then the twin goes and a default teardown keeps the data (Redis's final snapshot and the baked
-image, both named in its output) and nothing else; a teardown with webstack_teardown_delete_images
+The ALB logs its access logs to the stack's log bucket (the storage role's log bucket alone: the
+chat kind takes no uploads).
+
+Then the twin goes and a default teardown keeps the data (Redis's final snapshot, the baked image
+and the log bucket holding ELB's test object, all named in its output) and nothing else; a teardown
+with webstack_teardown_delete_images (and webstack_teardown_force_delete_data: the log bucket)
 removes the image too. The AUTH token appears nowhere: not in the output (-v), outputs.json, the
 containers' configuration or process lists, the baked image.
 One stack, shared by every step: the chat kind's share of make test's budget.
@@ -33,7 +37,7 @@ from . import secret_scan
 from .conftest import ROOT, record_load, run_playbook
 from .test_bot_stack import docker
 from .test_rails_twin import twin_ports
-from .test_stack import stack_leftovers
+from .test_stack import alb_access_logs_checked, stack_leftovers
 from .test_twin import BASE_IMAGE, remove_twin
 
 CHAT = ROOT / "playbooks" / "chat.yml"
@@ -136,6 +140,9 @@ def test_chat_stack_end_to_end(emulator, tmp_path):
             a["Key"]: a["Value"] for a in elbv2.describe_target_group_attributes(TargetGroupArn=tg_arn)["Attributes"]
         }
         assert attributes["stickiness.enabled"] == "true" and attributes["stickiness.type"] == "lb_cookie"
+        # the ALB's access logs go to the stack's log bucket, the storage role's only bucket here
+        logs = alb_access_logs_checked(emulator, stack, out)
+        assert out["storage"]["bucket"] == "" and out["storage"]["arn"] == "", out["storage"]
 
         # ---- the token is in no container's configuration, environment or process list
         names = [f"{stack}-redis"] + [i["name"] for i in out["compute"]["chat"]]
@@ -251,6 +258,10 @@ def test_chat_stack_end_to_end(emulator, tmp_path):
         gone = run_playbook(TWIN, "-i", str(LOCAL), env=env, extra_vars={**extra, "twin_state": "absent"})
         assert gone.rc == 0, gone.output[-6000:]
         assert docker("images", "-q", baked).strip()
+        # the test object ELB writes when access logs are turned on (on AWS the log bucket is never
+        # empty once they are on; the emulator delivers no ALB log)
+        s3 = emulator.client("s3")
+        s3.put_object(Bucket=logs, Key="alb/AWSLogs/123456789012/ELBAccessLogTestFile", Body=b"")
         down = run_playbook(TEARDOWN, env=emulator.env, extra_vars=extra, timeout=1800)
         assert down.rc == 0, down.output[-8000:]
         (snapshot,) = [
@@ -260,12 +271,16 @@ def test_chat_stack_end_to_end(emulator, tmp_path):
         ]
         assert snapshot["ReplicationGroupId"] == f"{stack}-redis", snapshot
         assert snapshot["SnapshotName"] in down.output and image["ImageId"] in down.output
+        flat = " ".join(down.output.split())
+        assert f"Bucket {logs} (the log bucket of the stack) is not empty: it holds 1 log object(s)" in flat
         kept = stack_leftovers(emulator, stack)
-        assert set(kept) <= {"ec2:images", "ec2:snapshots"} and kept["ec2:images"] == [image["ImageId"]], kept
+        assert set(kept) <= {"ec2:images", "ec2:snapshots", "s3"} and kept["ec2:images"] == [image["ImageId"]], kept
+        assert kept["s3"] == [logs], kept
         assert not (secrets_dir / "redis-auth-token").exists()
 
-        # ---- forced: the baked image and its snapshots go too, in the emulator and in the twin
-        forced = {**extra, "webstack_teardown_delete_images": True}
+        # ---- forced: the baked image and its snapshots go too, in the emulator and in the twin, and
+        # the log bucket with its objects
+        forced = {**extra, "webstack_teardown_delete_images": True, "webstack_teardown_force_delete_data": True}
         down = run_playbook(TEARDOWN, env=emulator.env, extra_vars=forced, timeout=1800)
         assert down.rc == 0, down.output[-8000:]
         assert stack_leftovers(emulator, stack) == {}

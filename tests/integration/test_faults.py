@@ -50,12 +50,14 @@ KINDS = {
 }
 ROLES = {
     "rails": {"network", "domain", "security_groups", "database", "backup", "storage", "compute", "loadbalancer"},
-    "sorry": {"network", "domain", "security_groups", "sorry_pages", "compute", "loadbalancer"},
-    "chat": {"network", "domain", "security_groups", "cache", "backup", "compute", "loadbalancer"},
+    "sorry": {"network", "domain", "security_groups", "sorry_pages", "compute", "storage", "loadbalancer"},
+    "chat": {"network", "domain", "security_groups", "cache", "backup", "compute", "storage", "loadbalancer"},
     "bot": {"network", "domain", "security_groups", "storage", "parameters", "ecr", "image", "loadbalancer", "ecs"},
 }
 # What a plain teardown keeps as data: the bot's image repository (ecr keeps_data), and the log
-# bucket of the kinds with the storage role (the uploads bucket's server access logs are in it)
+# bucket of the kinds with an uploads bucket (its server access logs, which the emulator delivers, are
+# in it). Sorry and chat have the log bucket alone, for the ALB's access logs, which the emulator
+# never writes: empty, it goes with a plain teardown.
 LOGS = "{}-logs-123456789012-ap-northeast-1"
 KEPT = {
     "rails": lambda stack: {"s3": [LOGS.format(stack)]},

@@ -4,7 +4,9 @@ CloudFront (private bucket behind Origin Access Control, wildcard certificate in
 the ALB, starts the twin (the CloudFront stand-in included), configures the sorry server through
 the bastion and checks each domain's page through the lb. Then: every path of both domains gets
 the page with the domain's status (200: closed), plain HTTP is redirected, and the teardown
-leaves nothing tagged with the stack and no container."""
+leaves nothing tagged with the stack and no container. The ALB logs its access logs to the stack's
+log bucket (the storage role's log bucket alone: the sorry kind takes no uploads); the emulator
+writes no ALB log, so the bucket is empty and a plain teardown deletes it."""
 
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ import pytest
 
 from .conftest import ROOT, _free_port, run_playbook, running_emulator
 from .test_rails_twin import SORRY_TEXT, request, twin_ports
-from .test_stack import stack_leftovers
+from .test_stack import alb_access_logs_checked, stack_leftovers
 from .test_twin import BASE_IMAGE, remove_twin
 
 SITE = ROOT / "site.yml"
@@ -74,11 +76,19 @@ def test_a_sorry_stack_answers_every_path_and_tears_down_to_nothing(tmp_path):
             # (a second provision of the same roles and data changes nothing: the rails e2e test's
             # blog stack, with sorry servers, asserts it through site.yml; not repeated here)
 
-            # ---- teardown: the twin, then the AWS side; nothing of the stack is left
+            # ---- the ALB's access logs go to the stack's log bucket, the only bucket of the storage
+            # role here (no uploads bucket); empty, since the emulator delivers no ALB access log
+            logs = alb_access_logs_checked(emulator, stack, outputs)
+            assert outputs["storage"]["bucket"] == "" and outputs["storage"]["arn"] == "", outputs["storage"]
+            assert emulator.client("s3").list_objects_v2(Bucket=logs)["KeyCount"] == 0
+
+            # ---- teardown: the twin, then the AWS side; nothing of the stack is left, the empty log
+            # bucket included (a plain teardown keeps only a log bucket that holds logs)
             gone = run_playbook(TWIN, "-i", str(LOCAL), env=env, extra_vars={**extra, "twin_state": "absent"})
             assert gone.rc == 0, gone.output[-6000:]
             down = run_playbook(TEARDOWN, "-i", str(LOCAL), env=env, extra_vars=extra)
             assert down.rc == 0, down.output[-8000:]
+            assert "KEPT:" not in down.output, down.output[-4000:]
             assert stack_leftovers(emulator, stack) == {}
             left = subprocess.run(
                 ["docker", "ps", "-aq", "--filter", f"label=kumo.webstack.stack={stack}"],

@@ -37,6 +37,35 @@ def _tag_dict(tags) -> dict[str, str]:
     return {t["Key"]: t["Value"] for t in tags or []}
 
 
+def alb_access_logs_checked(emulator: Emulator, stack: str, outputs: dict) -> str:
+    """The stack's ALB logs to its log bucket (storage_outputs.log_bucket, prefix alb), read back
+    with boto3: the attributes on, the bucket tagged with the stack, SSE-S3, its policy letting
+    the region's ELB account write under alb/AWSLogs/<account>/. Returns the log bucket's name."""
+    logs = outputs["storage"]["log_bucket"]
+    assert logs == f"{stack}-logs-123456789012-ap-northeast-1", outputs["storage"]
+    elbv2 = emulator.client("elbv2")
+    (alb,) = elbv2.describe_load_balancers(Names=[f"{stack}-alb"])["LoadBalancers"]
+    attributes = {
+        a["Key"]: a["Value"]
+        for a in elbv2.describe_load_balancer_attributes(LoadBalancerArn=alb["LoadBalancerArn"])["Attributes"]
+    }
+    access_logs = {k: v for k, v in attributes.items() if k.startswith("access_logs.s3.")}
+    assert access_logs == {
+        "access_logs.s3.enabled": "true",
+        "access_logs.s3.bucket": logs,
+        "access_logs.s3.prefix": "alb",
+    }, access_logs
+    s3 = emulator.client("s3")
+    assert _tag_dict(s3.get_bucket_tagging(Bucket=logs)["TagSet"]) == {"Stack": stack, "ManagedBy": "kumo.webstack"}
+    (sse,) = s3.get_bucket_encryption(Bucket=logs)["ServerSideEncryptionConfiguration"]["Rules"]
+    assert sse["ApplyServerSideEncryptionByDefault"] == {"SSEAlgorithm": "AES256"}
+    statements = {s["Sid"]: s for s in json.loads(s3.get_bucket_policy(Bucket=logs)["Policy"])["Statement"]}
+    assert statements["AllowLoadBalancerAccessLogs"]["Resource"] == (
+        f"arn:aws:s3:::{logs}/alb/AWSLogs/123456789012/*"
+    ), statements
+    return logs
+
+
 def stack_leftovers(emulator: Emulator, stack: str) -> dict[str, list[str]]:
     """Everything still alive and tagged Stack=<stack>, service by service."""
     tag = [{"Name": "tag:Stack", "Values": [stack]}]

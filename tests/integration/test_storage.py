@@ -281,6 +281,56 @@ def test_empty_bucket_alone_is_torn_down_and_foreign_bucket_refused(emulator, tm
     s3.delete_bucket(Bucket=logs)
 
 
+def test_the_log_bucket_alone_for_a_kind_without_uploads(emulator, tmp_path):
+    """storage_uploads_bucket_enabled false (the chat and sorry kinds): the log bucket alone, its
+    policy without the uploads bucket's server access logs statement, idempotent and true in check
+    mode; its outputs name no uploads bucket. A plain teardown keeps it while it holds logs, a forced
+    one deletes it."""
+    stack = "stlogs"
+    bucket = f"{stack}-uploads-{ACCOUNT}-ap-northeast-1"
+    logs = f"{stack}-logs-{ACCOUNT}-ap-northeast-1"
+    s3 = emulator.client("s3")
+    extra = {"webstack_name": stack, "webstack_state_dir": str(tmp_path), "storage_uploads_bucket_enabled": False}
+
+    check_empty = run_playbook(PROVISION, "--check", env=emulator.env, extra_vars=extra)
+    assert check_empty.rc == 0, check_empty.output[-6000:]
+    flat = " ".join(check_empty.output.split())
+    assert f"log bucket {logs} would be created" in flat
+    assert f"Check mode: bucket {bucket} would be created" not in flat
+    assert stack_buckets(s3, stack) == []
+
+    provision_converges(PROVISION, emulator.env, extra)
+    outputs = json.loads((tmp_path / "storage_outputs.json").read_text())
+    assert outputs == {
+        "bucket": "",
+        "arn": "",
+        "region": "ap-northeast-1",
+        "log_bucket": logs,
+        "log_bucket_arn": f"arn:aws:s3:::{logs}",
+        "alb_log_prefix": "alb",
+    }
+    assert stack_buckets(s3, stack) == [logs]
+    (sse,) = s3.get_bucket_encryption(Bucket=logs)["ServerSideEncryptionConfiguration"]["Rules"]
+    assert sse["ApplyServerSideEncryptionByDefault"] == {"SSEAlgorithm": "AES256"}
+    assert s3.get_bucket_versioning(Bucket=logs).get("Status") is None
+    policy = json.loads(s3.get_bucket_policy(Bucket=logs)["Policy"])
+    assert [s["Sid"] for s in policy["Statement"]] == ["DenyInsecureTransport", "AllowLoadBalancerAccessLogs"]
+    rules = {r["ID"]: r for r in s3.get_bucket_lifecycle_configuration(Bucket=logs)["Rules"]}
+    assert rules["expire-logs"]["Expiration"] == {"Days": 90}
+
+    # the test file ELB writes when access logs are turned on: a plain teardown keeps the bucket
+    s3.put_object(Bucket=logs, Key=f"alb/AWSLogs/{ACCOUNT}/ELBAccessLogTestFile", Body=b"")
+    kept = run_playbook(TEARDOWN, env=emulator.env, extra_vars=extra)
+    assert kept.rc != 0, kept.output[-6000:]
+    flat = " ".join(kept.output.split())
+    assert f"Bucket {logs} (the log bucket of the stack) is not empty: it holds 1 log object(s)" in flat
+    assert stack_buckets(s3, stack) == [logs]
+
+    down = run_playbook(TEARDOWN, env=emulator.env, extra_vars={**extra, "storage_force_delete": True})
+    assert down.rc == 0, down.output[-6000:]
+    assert stack_buckets(s3, stack) == []
+
+
 BAD = [
     pytest.param(
         {"storage_bucket_name": "Uploads-Bucket"},
@@ -335,6 +385,17 @@ BAD = [
         {"storage_alb_log_prefix": "alb/AWSLogs"}, "without 'AWSLogs' (got 'alb/AWSLogs')", id="alb-prefix-awslogs"
     ),
     pytest.param({"webstack_name": "Bad_Name"}, "storage_stack_name (default: webstack_name) must be", id="stack-name"),
+    pytest.param(
+        {"storage_uploads_bucket_enabled": False, "storage_log_bucket_enabled": False},
+        "storage_uploads_bucket_enabled and storage_log_bucket_enabled must not both be false: the role would build"
+        " no bucket (got storage_uploads_bucket_enabled 'False', storage_log_bucket_enabled 'False')",
+        id="no-bucket-at-all",
+    ),
+    pytest.param(
+        {"storage_uploads_bucket_enabled": "logs-only"},
+        "argument 'storage_uploads_bucket_enabled' is of type str and we were unable to convert to bool",
+        id="uploads-enabled-not-bool",
+    ),
 ]
 
 
