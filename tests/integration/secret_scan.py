@@ -14,6 +14,8 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+from .conftest import record_load
+
 
 def generated_secrets(secrets_dir: Path) -> dict[str, str]:
     """Each generated secret by file name: a private key by the longest line of its body (any
@@ -57,3 +59,17 @@ def container_texts(stack: str) -> dict[str, str]:
 def leaks(secrets: dict[str, str], texts: dict[str, str]) -> list[str]:
     """'<secret file> in <where>' for every secret found; [] when none is."""
     return [f"{name} in {where}" for name, secret in secrets.items() for where, text in texts.items() if secret in text]
+
+
+def assert_none_leaked(stack: str, secrets: dict[str, str], outputs: dict[str, str], state_dir: Path) -> int:
+    """No secret in the playbook outputs given (label: text), the state directory or the stack's
+    twin containers; what was looked at is reported with the test (record_load). Returns how many
+    places were searched."""
+    texts = {**outputs, **state_texts(state_dir), **container_texts(stack)}
+    assert leaks(secrets, texts) == []
+    output_bytes = sum(len(text) for text in outputs.values())
+    record_load(
+        f"{stack}: secrets looked for",
+        {"secrets": sorted(secrets), "places": len(texts), "output_bytes": output_bytes, "hits": 0},
+    )
+    return len(texts)
