@@ -149,6 +149,26 @@ def pytest_collection_modifyitems(config, items):
     items.sort(key=rank)  # stable: the rest keeps its order
 
 
+def pytest_runtest_setup(item):
+    """Under `--dist loadgroup`, xdist groups tests by an `@<group>` suffix its worker adds to each
+    marked test's node id. pytest 9.2 ignores that change (pytest-xdist#1386): every test of a
+    group then goes to whichever worker is free, and a group's module fixture (a bad-input batch,
+    one ansible-playbook run) runs again on each worker and after each interleaved test. That went
+    unseen from 6fe7af9 to this check (test_bad_input's network batch ran 2-3 times per stage).
+    Fail such a test with the reason instead of silently losing the grouping."""
+    if (
+        os.environ.get("PYTEST_XDIST_WORKER")
+        and item.config.getvalue("loadgroup")
+        and item.get_closest_marker("xdist_group")
+        and "@" not in item.nodeid.rsplit("]", 1)[-1]
+    ):
+        pytest.fail(
+            f"--dist loadgroup is not grouping: {item.nodeid} has an xdist_group mark but no @<group> suffix "
+            "(pytest-xdist#1386: pytest 9.2 with xdist 3.8); use requirements-dev.txt's pytest pin",
+            pytrace=False,
+        )
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_protocol(item, nextitem):
     """With WEBSTACK_TEST_CPU_LOG=<file>: append each test's wall seconds and the CPU seconds of
