@@ -18,14 +18,17 @@ STATE         := .webstack
 SCENARIO      ?=
 WEBSTACK_NAME ?= demo
 # Integration tests run in parallel, each worker with its own emulator (mostly waiting on
-# ansible-playbook subprocesses, so a little more than the 2 cores helps). Three workers leave one
-# CPU 20-45 % idle through much of the stage: Mitogen pins every playbook run's controller, workers
-# and children to CPU 1 (scripts/ansible_strategy/kumo_mitogen_linear.py says why that is kept:
-# unpinned, the stage took longer). Four workers made every test much slower (a clean clone of
-# c976b4a: the bot stack 1,040 s against about 500, the chat stack 1,683 s against about 850, 9 of
-# 189 tests done after 31 minutes): contention costs CPU here (the e2e test: 570 CPU-s alone,
-# 590-680 in a busy stage). Three.
+# ansible-playbook subprocesses, so a little more than the 2 cores helps). Three workers; four
+# made every test much slower (a clean clone of c976b4a: the bot stack 1,040 s against about 500).
 TEST_WORKERS  ?= 3
+# The CPU each worker's playbook runs keep to (and each Molecule job's), round robin over the
+# machine's CPUs. Mitogen's own policy pins all of them to CPU 1 on a 2-CPU machine: every
+# playbook run of the stage shared one CPU while CPU 0, left to the emulators, Docker and the
+# containers, stood about 30 % idle (a clean clone of 4abd62f: CPU 1 99 % busy, CPU 0 68 %,
+# integration 3,049 s). Unpinned (59df0c3) was slower: each run's threads and processes then
+# crossed CPUs. Kept to one CPU per run, they do not, and two CPUs do twice the work of one here
+# (two CPU-bound processes, one per CPU: each as fast as alone). Empty: Mitogen's own policy.
+TEST_MITOGEN_CPUS ?= $(shell seq -s, 0 $$(( $$(nproc) - 1 )))
 
 export PATH := $(BIN):$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
@@ -202,7 +205,8 @@ test-unit: venv ## Unit tests (no emulator, no containers), on both cores
 # The chat stack's test runs scripts/chat_check.py on the controller (websockets: CHAT_STAMP).
 test-integration: venv image $(CHAT_STAMP) ## Playbooks and modules against the embedded emulator (parallel workers)
 	export WEBSTACK_BASE_IMAGE_REF=$$(scripts/build-base-image.sh); \
-	  $(WITH_MITOGEN) pytest -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder --durations=25 tests/integration
+	  WEBSTACK_TEST_MITOGEN_CPUS=$(TEST_MITOGEN_CPUS) $(WITH_MITOGEN) \
+	  pytest -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder --durations=25 tests/integration
 
 # Subsets of make test, for working on one kind. The sorry kind's: the sorry pages role alone, a
 # sorry stack end to end, and the rails e2e test (blog goes into maintenance and out of it under load).
@@ -234,7 +238,7 @@ image: docker ## Build the test-host base image (debootstrap; only when its reci
 
 # chat_onprem's verify runs scripts/chat_check.py on the controller (websockets: CHAT_STAMP)
 test-molecule: venv image $(CHAT_STAMP) ## Molecule scenarios, MOLECULE_JOBS (2) at a time (or one: SCENARIO=bastion)
-	WEBSTACK_BASE_IMAGE_REF=$$(scripts/build-base-image.sh) $(WITH_MITOGEN) \
+	WEBSTACK_BASE_IMAGE_REF=$$(scripts/build-base-image.sh) WEBSTACK_MOLECULE_CPUS=$(TEST_MITOGEN_CPUS) $(WITH_MITOGEN) \
 	  $(if $(SCENARIO),molecule test -s $(SCENARIO),scripts/molecule-all.sh)
 
 test-apps: image ## The sample app's own tests (rails test, production boot) in kumo-webstack/ruby

@@ -7,7 +7,7 @@
 #   scripts/molecule-all.sh                 # all scenarios under molecule/
 #   scripts/molecule-all.sh nginx_default   # just these
 #
-# Environment: MOLECULE_JOBS (default 2), MOLECULE_EXCLUDE (scenarios left out of a run of all;
+# Environment: MOLECULE_JOBS (default 2), WEBSTACK_MOLECULE_CPUS (a CPU per job, e.g. 0,1), MOLECULE_EXCLUDE (scenarios left out of a run of all;
 # the Makefile leaves out chat_onprem), WEBSTACK_BASE_IMAGE_REF (set by the Makefile).
 set -euo pipefail
 
@@ -45,9 +45,21 @@ fi
 [ "${#scenarios[@]}" -gt 0 ] || { echo "molecule-all: no scenario found under molecule/" >&2; exit 1; }
 
 run_one() {
-  local scenario=$1 log="$logs/$1.log" started rc
+  local scenario=$1 log="$logs/$1.log" started rc lane lock cpus
+  # A lane of its own (one per job, held for the run): with WEBSTACK_MOLECULE_CPUS (the
+  # Makefile's, one CPU per lane), the scenario's playbook runs keep to that CPU (the Makefile's
+  # strategy: WEBSTACK_MITOGEN_CPU), so two scenarios use two CPUs instead of sharing one.
+  for ((lane = 0; lane < jobs; lane++)); do
+    exec {lock}>"$logs/.lane-$lane"
+    flock -n "$lock" && break
+    exec {lock}>&-
+  done
+  IFS=, read -r -a cpus <<<"${WEBSTACK_MOLECULE_CPUS:-}"
+  if [ "${#cpus[@]}" -gt 0 ]; then
+    export WEBSTACK_MITOGEN_CPU=${cpus[$((lane % ${#cpus[@]}))]}
+  fi
   started=$(date +%s)
-  echo "molecule: $scenario started"
+  echo "molecule: $scenario started${WEBSTACK_MITOGEN_CPU:+ (CPU $WEBSTACK_MITOGEN_CPU)}"
   if molecule test -s "$scenario" >"$log" 2>&1; then rc=0; else rc=$?; fi
   echo "$rc $(( $(date +%s) - started ))" >"$log.status"
   if [ "$rc" -eq 0 ]; then
@@ -59,7 +71,7 @@ run_one() {
   return 0
 }
 export -f run_one
-export logs
+export logs jobs
 
 rm -f "$logs"/*.status
 printf '%s\n' "${scenarios[@]}" | xargs -P "$jobs" -I{} bash -c 'run_one "$@"' _ {}

@@ -14,13 +14,16 @@
 # (py-spy: 6 % of a rails provision's CPU). Here the names a file imports are kept per file (its
 # path, size and modification time) for the run, and each module's walk reuses them.
 #
-# It keeps Mitogen's CPU pinning (ansible_mitogen.affinity): on 2 CPUs, the multiplexer on CPU 0,
-# the controller, every task's worker and every process they start on CPU 1, so make test's
-# parallel playbook runs share CPU 1 and CPU 0 is left to the emulators, Docker and the containers
-# (it stands 20-45 % idle through the integration stage). Unpinned (tried at 59df0c3) both CPUs
-# were busy, yet the integration stage of a clean clone took 2,949 s against about 2,550 pinned,
-# and each test's CPU seconds rose by about half (the bot stack 344 against 216, the e2e test 713
-# against 610): on this kind of machine the two CPUs do not give twice the throughput of one.
+# CPU pinning: Mitogen's own policy (ansible_mitogen.affinity) puts, on 2 CPUs, the multiplexer on
+# CPU 0 and the controller, every task's worker and every process they start on CPU 1; so make
+# test's parallel playbook runs all shared CPU 1 (99 % busy through the integration stage of a
+# clean clone of 4abd62f) while CPU 0, left to the emulators, Docker and the containers, stood
+# about 30 % idle. Unpinned (tried at 59df0c3) the stage took longer: a run's threads and
+# processes then crossed CPUs, and each test's CPU seconds rose by about half. With
+# WEBSTACK_MITOGEN_CPU=<n> the whole run keeps to CPU n instead (the Makefile gives each
+# integration worker and each Molecule job one, round robin): nothing of a run crosses CPUs, and
+# the runs of the stage use both. Two CPU-bound processes here, one per CPU, each ran about as
+# fast as alone; two on one CPU, each took twice as long.
 #
 # For the Makefile (WITH_MITOGEN: integration tests, Molecule, demos); not part of the collection.
 # Needs the mitogen package (requirements-dev.txt); ANSIBLE_STRATEGY=kumo_mitogen_linear with this
@@ -33,6 +36,7 @@ import importlib.util
 import os
 
 import ansible.collections.list
+import ansible_mitogen.affinity
 import ansible_mitogen.loaders
 import ansible_mitogen.module_finder
 import ansible_mitogen.planner
@@ -91,6 +95,18 @@ def _scan(module_name: str, module_path: str, search_path) -> list[tuple[str, st
                 todo.append(child)
     del found[root]
     return sorted((s.name, s.origin, s.submodule_search_locations is not None) for s in found.values() if s)
+
+
+def _one_cpu(cpu: int) -> None:
+    """WEBSTACK_MITOGEN_CPU=<n>: the whole run on CPU n (this process's threads now; the mux, the
+    workers and every process they start inherit it), and Mitogen's own pinning off."""
+    for tid in os.listdir("/proc/self/task"):
+        os.sched_setaffinity(int(tid), {cpu})
+    ansible_mitogen.affinity.policy = ansible_mitogen.affinity.Policy()
+
+
+if os.environ.get("WEBSTACK_MITOGEN_CPU", "").isdigit() and hasattr(os, "sched_setaffinity"):
+    _one_cpu(int(os.environ["WEBSTACK_MITOGEN_CPU"]))
 
 
 class StrategyModule(

@@ -80,3 +80,51 @@ def test_botocore_data_is_parsed_once_per_process_only_when_asked(enabled):
     assert seen["same_object"] is bool(enabled)
     assert seen["hook"] == ("_SharedCache" if enabled else "dict")
     assert seen["paths_apart"]
+
+
+PINNED = """
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - ansible.builtin.command: grep Cpus_allowed_list /proc/self/status
+      register: pinned_result
+      changed_when: false
+    - ansible.builtin.debug:
+        msg: "PINNED {{ pinned_result.stdout.split()[-1] }}"
+"""
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs two CPUs to tell the pinning apart")
+def test_a_run_keeps_to_the_cpu_named_in_webstack_mitogen_cpu(tmp_path):
+    """WEBSTACK_MITOGEN_CPU=<n>: the run's controller, workers and the processes a task starts keep
+    to CPU n (the Makefile gives each integration worker and Molecule job one); unset, Mitogen's
+    own policy places them."""
+    playbook = tmp_path / "pinned.yml"
+    playbook.write_text(PINNED)
+    strategy_dirs = [
+        str(ROOT / "scripts" / "ansible_strategy"),
+        str(Path(mitogen_finder.__file__).parent / "plugins" / "strategy"),
+    ]
+    cpus = sorted(os.sched_getaffinity(0))
+
+    def pinned(cpu: str | None) -> str:
+        env = {
+            **os.environ,
+            "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),
+            "ANSIBLE_STRATEGY_PLUGINS": os.pathsep.join(strategy_dirs),
+            "ANSIBLE_STRATEGY": "kumo_mitogen_linear",
+        }
+        env.pop("WEBSTACK_MITOGEN_CPU", None)
+        if cpu is not None:
+            env["WEBSTACK_MITOGEN_CPU"] = cpu
+        run = subprocess.run(
+            [Path(sys.executable).parent / "ansible-playbook", "-i", "localhost,", "-c", "local", playbook,
+             "-e", f"ansible_python_interpreter={sys.executable}"],
+            env=env, capture_output=True, text=True,
+        )  # fmt: skip
+        assert run.returncode == 0, run.stdout + run.stderr
+        return run.stdout.split("PINNED ", 1)[1].split()[0].strip("\"'")
+
+    for cpu in (cpus[0], cpus[-1]):
+        assert pinned(str(cpu)) == str(cpu)
+    assert pinned(None) not in {"", None}
