@@ -7,8 +7,9 @@
 #   scripts/molecule-all.sh                 # all scenarios under molecule/
 #   scripts/molecule-all.sh nginx_default   # just these
 #
-# Environment: MOLECULE_JOBS (default 2), WEBSTACK_MOLECULE_CPUS (a CPU per job, e.g. 0,1), MOLECULE_EXCLUDE (scenarios left out of a run of all;
-# the Makefile leaves out chat_onprem), WEBSTACK_BASE_IMAGE_REF (set by the Makefile).
+# Environment: MOLECULE_JOBS (default 2), WEBSTACK_MOLECULE_CPUS (a CPU per job, e.g. 0,1),
+# MOLECULE_EXCLUDE (scenarios left out of a run of all; the Makefile leaves out chat_onprem),
+# WEBSTACK_BASE_IMAGE_REF (set by the Makefile).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)

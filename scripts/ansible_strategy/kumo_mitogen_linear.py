@@ -99,7 +99,11 @@ def _scan(module_name: str, module_path: str, search_path) -> list[tuple[str, st
 
 def _one_cpu(cpu: int) -> None:
     """WEBSTACK_MITOGEN_CPU=<n>: the whole run on CPU n (this process's threads now; the mux, the
-    workers and every process they start inherit it), and Mitogen's own pinning off."""
+    workers and every process they start inherit it), and Mitogen's own pinning off. A CPU this
+    process may not use (a cpuset that does not start at 0) counts round its allowed ones."""
+    allowed = sorted(os.sched_getaffinity(0))
+    if cpu not in allowed:
+        cpu = allowed[cpu % len(allowed)]
     for tid in os.listdir("/proc/self/task"):
         os.sched_setaffinity(int(tid), {cpu})
     ansible_mitogen.affinity.policy = ansible_mitogen.affinity.Policy()

@@ -308,8 +308,9 @@ def run_playbook(
     run_env.setdefault("ANSIBLE_CONFIG", str(ROOT / "ansible.cfg"))
     run_env["ANSIBLE_FORCE_COLOR"] = "0"
     run_env["ANSIBLE_NOCOLOR"] = "1"
-    # WEBSTACK_TEST_MITOGEN_CPUS=0,1,1 (the Makefile's TEST_MITOGEN_CPUS): the CPU each xdist worker's
-    # playbook runs keep to, under the Makefile's strategy (its WEBSTACK_MITOGEN_CPU)
+    # WEBSTACK_TEST_MITOGEN_CPUS=0,1 (the Makefile's TEST_MITOGEN_CPUS): the CPUs the xdist workers'
+    # playbook runs keep to, worker N to the Nth in turn, under the Makefile's strategy (its
+    # WEBSTACK_MITOGEN_CPU)
     cpus = [c for c in os.environ.get("WEBSTACK_TEST_MITOGEN_CPUS", "").split(",") if c.isdigit()]
     worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
     if cpus and worker[2:].isdigit():
